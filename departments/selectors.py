@@ -1,0 +1,100 @@
+"""Reads of the organisation: unit tree walks, grid lookups, working calendars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from .calendars import WorkingCalendar
+from .models import CalendarDay, DayKind, GridCell, Unit, WorkCalendar
+
+
+def unit_descendant_ids(unit_ids: Iterable[int]) -> set[int]:
+    """The given units and every unit below them (one query over the small unit table)."""
+    wanted = set(unit_ids)
+    if not wanted:
+        return set()
+    children: dict[int, list[int]] = {}
+    for uid, parent_id in Unit.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(uid)
+    result, stack = set(), list(wanted)
+    while stack:
+        uid = stack.pop()
+        if uid in result:
+            continue
+        result.add(uid)
+        stack.extend(children.get(uid, ()))
+    return result
+
+
+def unit_ancestors(unit: Unit) -> list[Unit]:
+    """The unit and its ancestors, nearest first."""
+    chain, seen = [], set()
+    current: Unit | None = unit
+    while current is not None and current.pk not in seen:
+        chain.append(current)
+        seen.add(current.pk)
+        current = current.parent
+    return chain
+
+
+def _point_in_ring(lat: float, lng: float, ring: list[list[float]]) -> bool:
+    inside = False
+    n = len(ring)
+    for i in range(n):
+        x1, y1 = float(ring[i][0]), float(ring[i][1])
+        x2, y2 = float(ring[(i + 1) % n][0]), float(ring[(i + 1) % n][1])
+        if (y1 > lat) != (y2 > lat) and lng < (x2 - x1) * (lat - y1) / (y2 - y1) + x1:
+            inside = not inside
+    return inside
+
+
+def grid_cell_at(lat: float, lng: float) -> GridCell | None:
+    """The grid cell whose polygon contains the point (bounding box by index, then ray cast)."""
+    candidates = GridCell.objects.filter(
+        min_lat__lte=lat, max_lat__gte=lat, min_lng__lte=lng, max_lng__gte=lng
+    ).select_related("area")
+    for cell in candidates:
+        if _point_in_ring(lat, lng, cell.polygon or []):
+            return cell
+    return None
+
+
+def calendar_record_for_unit(unit: Unit) -> WorkCalendar | None:
+    """The calendar of the nearest area up the tree that has one (district overrides city)."""
+    ids = [u.pk for u in unit_ancestors(unit)]
+    by_unit = {c.unit_id: c for c in WorkCalendar.objects.filter(unit_id__in=ids)}
+    for uid in ids:
+        if uid in by_unit:
+            return by_unit[uid]
+    return None
+
+
+def working_calendar(record: WorkCalendar) -> WorkingCalendar:
+    """The pure calendar for a calendar record, cached until the record changes."""
+    return _build_calendar(record.pk, record.updated_at.isoformat())
+
+
+@lru_cache(maxsize=64)
+def _build_calendar(calendar_id: int, version: str) -> WorkingCalendar:
+    weekly: list[list[tuple]] = [[] for _ in range(7)]
+    for p in WorkCalendar.objects.get(pk=calendar_id).periods.order_by("weekday", "start"):
+        weekly[p.weekday].append((p.start, p.end))
+    days = CalendarDay.objects.filter(calendar_id=calendar_id).values_list("date", "kind")
+    holidays = frozenset(d for d, k in days if k == DayKind.HOLIDAY)
+    makeup = frozenset(d for d, k in days if k == DayKind.WORKDAY)
+    return WorkingCalendar(
+        tz=ZoneInfo(settings.TIME_ZONE),
+        weekly=tuple(tuple(day) for day in weekly),
+        holidays=holidays,
+        makeup_days=makeup,
+        makeup_periods=tuple(weekly[0]),
+    )
+
+
+def working_calendar_for_unit(unit: Unit) -> WorkingCalendar | None:
+    record = calendar_record_for_unit(unit)
+    return working_calendar(record) if record else None

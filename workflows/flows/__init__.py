@@ -1,0 +1,3 @@
+from .case_flow import CaseFlow
+
+__all__ = ["CaseFlow"]

@@ -1,0 +1,86 @@
+"""What each stage of the standard flow is: its role, where its task lives, its outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from departments.models import Role
+
+from ..models import Stage
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    requires: tuple[str, ...] = ()  # fields the actor must give
+
+
+@dataclass(frozen=True)
+class StagePolicy:
+    role: str
+    lives_in: str  # "centre" | "area" | "responsible": which unit holds the task
+    outcomes: tuple[Outcome, ...]
+
+    def outcome(self, name: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.name == name), None)
+
+    @property
+    def outcome_names(self) -> list[str]:
+        return [o.name for o in self.outcomes]
+
+
+STAGES: dict[str, StagePolicy] = {
+    Stage.INTAKE: StagePolicy(
+        Role.INTAKE,
+        "centre",
+        (
+            Outcome("accept"),
+            Outcome("invalid", ("reason",)),
+            Outcome("duplicate", ("duplicate_of",)),
+            Outcome("verify"),
+        ),
+    ),
+    Stage.VERIFY: StagePolicy(Role.INSPECTOR, "area", (Outcome("verified", ("result",)),)),
+    Stage.FILING: StagePolicy(
+        Role.SHIFT_LEADER,
+        "centre",
+        (
+            Outcome("file"),
+            Outcome("refuse", ("reason",)),
+        ),
+    ),
+    Stage.DISPATCH: StagePolicy(Role.DISPATCHER, "centre", (Outcome("dispatch"),)),
+    Stage.HANDLING: StagePolicy(
+        Role.HANDLER,
+        "responsible",
+        (
+            Outcome("done", ("result",)),
+            Outcome("return", ("reason",)),
+        ),
+    ),
+    Stage.RETURN_REVIEW: StagePolicy(
+        Role.SHIFT_LEADER,
+        "centre",
+        (
+            Outcome("approve"),
+            Outcome("reject", ("reason",)),
+        ),
+    ),
+    Stage.CHECK: StagePolicy(
+        Role.INSPECTOR,
+        "area",
+        (
+            Outcome("pass"),
+            Outcome("fail", ("reason",)),
+        ),
+    ),
+    Stage.CLOSING: StagePolicy(Role.SHIFT_LEADER, "centre", (Outcome("close"),)),
+}
+
+# Outcomes that end the case, and the status they leave it in.
+ENDING_OUTCOMES = {
+    "invalid": "invalid",
+    "duplicate": "duplicate",
+    "refuse": "refused",
+    "close": "closed",
+}

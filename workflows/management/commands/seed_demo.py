@@ -1,0 +1,50 @@
+"""Create or refresh the demo city: organisation, grid, calendar, categories, accounts."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from departments.demo import seed_accounts, seed_organisation
+from workflows.models import CategoryScheme
+from workflows.services.categories import categories_import
+
+DEMO_CATEGORIES = Path(__file__).resolve().parents[2] / "data" / "categories.csv"
+DEMO_SCHEME = "GB/T 30428.2"
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed the demo city (idempotent). Refuses to create accounts when DEBUG=False "
+        "unless --force."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="create the demo accounts even with DEBUG=False"
+        )
+        parser.add_argument(
+            "--password",
+            default=None,
+            help="demo password (default: $DEMO_PASSWORD or cityops-demo)",
+        )
+
+    def handle(self, *args, force: bool = False, password: str | None = None, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG=False: refusing to create demo accounts with a known "
+                "password. Pass --force if you really mean it."
+            )
+        org = seed_organisation()
+        result = categories_import(rows_source=DEMO_CATEGORIES)
+        org.city.category_scheme = CategoryScheme.objects.get(code=DEMO_SCHEME)
+        org.city.save(update_fields=["category_scheme"])
+        password = password or settings.DEMO_PASSWORD
+        users = seed_accounts(password)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo city ready: {len(org.units)} handling units, categories "
+                f"({result.created} new, {result.updated} updated, {result.unchanged} unchanged), "
+                f"accounts {', '.join(users)}."
+            )
+        )

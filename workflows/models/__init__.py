@@ -1,0 +1,34 @@
+from .cases import (
+    ArchiveType,
+    Attachment,
+    Case,
+    CaseSequence,
+    CaseStatus,
+    PhotoKind,
+    Source,
+    Stage,
+)
+from .categories import Category, CategoryKind, CategoryScheme, LimitUnit, Urgency
+from .events import CaseEvent
+from .routing import RoutingRule
+from .tasks import CaseTask, TaskStatus
+
+__all__ = [
+    "ArchiveType",
+    "Attachment",
+    "Case",
+    "CaseEvent",
+    "CaseSequence",
+    "CaseStatus",
+    "CaseTask",
+    "Category",
+    "CategoryKind",
+    "CategoryScheme",
+    "LimitUnit",
+    "PhotoKind",
+    "RoutingRule",
+    "Source",
+    "Stage",
+    "TaskStatus",
+    "Urgency",
+]

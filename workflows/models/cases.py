@@ -1,0 +1,188 @@
+"""Cases (案卷): the concrete, indexed record of a reported problem, linked to its process."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .categories import Urgency
+
+
+class Source(models.TextChoices):
+    INSPECTOR = "inspector", _("Inspector")
+    HOTLINE = "hotline", _("12345 hotline")
+    PUBLIC_APP = "public_app", _("Public app")
+    SENSOR = "sensor", _("Sensor")
+    UPPER_LEVEL = "upper_level", _("Upper-level assignment")
+    API = "api", _("API")
+
+
+class Stage(models.TextChoices):
+    INTAKE = "intake", _("Intake (受理)")
+    VERIFY = "verify", _("Verification (核实)")
+    FILING = "filing", _("Filing (立案)")
+    DISPATCH = "dispatch", _("Dispatch (派遣)")
+    HANDLING = "handling", _("Handling (处置)")
+    RETURN_REVIEW = "return_review", _("Return review (回退审核)")
+    CHECK = "check", _("Check (核查)")
+    CLOSING = "closing", _("Closing (结案)")
+    ENDED = "ended", _("Ended")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    INVALID = "invalid", _("Not accepted (不受理)")
+    DUPLICATE = "duplicate", _("Duplicate")
+    REFUSED = "refused", _("Not filed (不予立案)")
+    CANCELLED = "cancelled", _("Cancelled (作废)")
+
+
+class ArchiveType(models.TextChoices):
+    NORMAL = "normal", _("Normal (正常结案)")
+    OVERDUE = "overdue", _("Overdue (超时结案)")
+    ERRONEOUS = "erroneous", _("Erroneous (差错结案)")
+    SPECIAL = "special", _("Special (特殊结案)")
+
+
+class Case(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    process = models.OneToOneField(
+        "viewflow.Process",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case",
+        verbose_name=_("process"),
+    )
+    city = models.ForeignKey("departments.Unit", on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        "workflows.Category",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("category"),
+    )
+    description = models.TextField(_("description"))
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    lng = models.FloatField(_("longitude"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    grid = models.ForeignKey(
+        "departments.GridCell",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("grid cell"),
+    )
+    area = models.ForeignKey(
+        "departments.Unit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("area"),
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    reporter_name = models.CharField(_("reporter name"), max_length=80, blank=True)
+    reporter_contact = models.CharField(_("reporter contact"), max_length=120, blank=True)
+    urgency = models.CharField(
+        _("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.INTAKE)
+    status = models.CharField(
+        _("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    responsible_unit = models.ForeignKey(
+        "departments.Unit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("responsible unit"),
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+    )
+    rework_count = models.PositiveIntegerField(_("reworks"), default=0)
+    archive_type = models.CharField(
+        _("archive type"), max_length=10, blank=True, choices=ArchiveType.choices
+    )
+    archive_reason = models.TextField(_("archive reason"), blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    created_at = models.DateTimeField(_("reported"), db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    closed_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "stage"]),
+            models.Index(fields=["responsible_unit", "status"]),
+            models.Index(fields=["area", "created_at"]),
+            models.Index(fields=["category", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == CaseStatus.OPEN
+
+
+class CaseSequence(models.Model):
+    """The last case number handed out in a year (numbers are sequential per year)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class PhotoKind(models.TextChoices):
+    BEFORE = "before", _("Before")
+    AFTER = "after", _("After")
+
+
+def _photo_path(instance: "Attachment", filename: str) -> str:
+    return f"cases/{instance.case.number[:4]}/{instance.case.number}/{filename}"
+
+
+class Attachment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    task = models.ForeignKey(
+        "workflows.CaseTask",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attachments",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=PhotoKind.choices)
+    file = models.FileField(_("file"), upload_to=_photo_path)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.kind} {self.file.name}"

@@ -1,0 +1,81 @@
+"""The task-list read side: one indexed row per human viewflow task."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from departments.models import Role
+
+from .cases import Stage
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLAIMED = "claimed", _("Claimed")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CaseTask(models.Model):
+    """A role-owned task of a case, in a unit; shares its primary key with the viewflow task.
+
+    Viewflow's own queue query cannot use an index; task lists read these real columns instead.
+    """
+
+    task = models.OneToOneField(
+        "viewflow.Task", primary_key=True, on_delete=models.CASCADE, related_name="case_task"
+    )
+    case = models.ForeignKey("workflows.Case", on_delete=models.CASCADE, related_name="tasks")
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    unit = models.ForeignKey(
+        "departments.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, blank=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            # Queue: open tasks of a (unit, role), oldest first, keyset on (created_at, task).
+            models.Index(
+                fields=["unit", "role", "created_at", "task"],
+                condition=models.Q(status="open"),
+                name="casetask_queue",
+            ),
+            # Inbox: tasks claimed by a user.
+            models.Index(
+                fields=["owner", "created_at", "task"],
+                condition=models.Q(status="claimed"),
+                name="casetask_inbox",
+            ),
+            # Done: tasks a user completed, newest first.
+            models.Index(
+                fields=["owner", "finished_at", "task"],
+                condition=models.Q(status="done"),
+                name="casetask_done",
+            ),
+            models.Index(fields=["case", "status"], name="casetask_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}/{self.stage}#{self.pk}"
+
+    @property
+    def id(self) -> int:
+        return self.task_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (TaskStatus.OPEN, TaskStatus.CLAIMED)

@@ -1,0 +1,170 @@
+"""Case state changes: report (上报) and cancel (作废)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from departments import access
+from departments.models import GridCell, Unit
+from departments.selectors import grid_cell_at, unit_ancestors
+
+from ..models import (
+    Case,
+    CaseSequence,
+    CaseStatus,
+    CaseTask,
+    Category,
+    PhotoKind,
+    Stage,
+    TaskStatus,
+)
+from .errors import Conflict, not_found
+from .events import event_record
+from .photos import photos_attach, photos_validate
+
+
+@dataclass
+class CaseReport:
+    """What a reporter says about a problem (already shape-checked by the interface)."""
+
+    category: Category | int
+    description: str
+    source: str
+    lat: float | None = None
+    lng: float | None = None
+    grid: str | None = None
+    address: str = ""
+    urgency: str | None = None
+    reporter_name: str = ""
+    reporter_contact: str = ""
+    photos: list = field(default_factory=list)
+
+
+def _locate(report: CaseReport) -> tuple[GridCell, float | None, float | None]:
+    if report.grid:
+        cell = GridCell.objects.select_related("area").filter(code=report.grid).first()
+        if cell is None:
+            raise ValidationError(
+                {"grid": _("Unknown grid cell %(code)s.") % {"code": report.grid}}
+            )
+        return cell, report.lat, report.lng
+    if report.lat is None or report.lng is None:
+        raise ValidationError({"location": _("Give lat and lng, or a grid cell code.")})
+    cell = grid_cell_at(report.lat, report.lng)
+    if cell is None:
+        raise ValidationError(
+            {"location": _("No grid cell covers this location; give a grid code.")}
+        )
+    return cell, report.lat, report.lng
+
+
+def _category(report: CaseReport, city: Unit) -> Category:
+    category_id = getattr(report.category, "pk", report.category)
+    qs = Category.objects.filter(pk=category_id, is_active=True).select_related("default_unit")
+    if city.category_scheme_id:
+        qs = qs.filter(scheme_id=city.category_scheme_id)
+    category = qs.first()
+    if category is None:
+        raise ValidationError(
+            {"category": _("Unknown category (use an id from the category list).")}
+        )
+    return category
+
+
+def case_number_next(year: int) -> str:
+    """The next number of the year, e.g. 2026-000123 (the counter row serialises writers)."""
+    for _attempt in range(3):
+        if CaseSequence.objects.filter(year=year).update(last=F("last") + 1):
+            last = CaseSequence.objects.values_list("last", flat=True).get(year=year)
+            return f"{year}-{last:06d}"
+        try:
+            with transaction.atomic():
+                CaseSequence.objects.create(year=year, last=1)
+            return f"{year}-{1:06d}"
+        except IntegrityError:
+            continue
+    raise Conflict(_("Could not allocate a case number; try again."))
+
+
+def case_report(*, actor, report: CaseReport) -> Case:
+    """Record a reported problem and start its flow at intake; nothing is kept on bad input."""
+    from ..flows import CaseFlow
+
+    cell, lat, lng = _locate(report)
+    city = unit_ancestors(cell.area)[-1]
+    category = _category(report, city)
+    checked = photos_validate(report.photos)
+    if not report.description.strip():
+        raise ValidationError({"description": _("Describe the problem.")})
+    now = timezone.now()
+    with transaction.atomic():
+        case = Case.objects.create(
+            number=case_number_next(timezone.localtime(now).year),
+            city=city,
+            category=category,
+            description=report.description.strip(),
+            lat=lat,
+            lng=lng,
+            grid=cell,
+            area=cell.area,
+            address=report.address,
+            source=report.source,
+            urgency=report.urgency or category.urgency,
+            reporter_name=report.reporter_name,
+            reporter_contact=report.reporter_contact,
+            reported_by=actor if actor.pk else None,
+            created_at=now,
+        )
+        photos_attach(case=case, checked=checked, kind=PhotoKind.BEFORE, actor=actor)
+        event_record(
+            case=case,
+            action="report",
+            actor=actor,
+            stage_to=Stage.INTAKE,
+            unit_id=cell.area_id,
+            payload={"source": report.source, "category": category.code},
+        )
+        process = CaseFlow.start.run(case=case)
+        case.process = process
+        case.save(update_fields=["process", "stage"])
+    return case
+
+
+def case_cancel(*, actor, case: Case, reason: str) -> Case:
+    """The shift leader cancels (作废) an open case with a reason; its open tasks end."""
+    from ..flows import CaseFlow
+
+    if not access.can_view_case(actor, case):
+        raise not_found()
+    if not access.can_cancel_case(actor, case):
+        raise Conflict(_("Only the shift leader may cancel a case."), "not_allowed")
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for cancelling.")})
+    with transaction.atomic(), CaseFlow.lock(case.process_id):
+        case = Case.objects.get(pk=case.pk)
+        if not case.is_open:
+            raise Conflict(_("The case is not open."), "case_not_open")
+        CaseFlow.instance.cancel(case.process)
+        now = timezone.now()
+        CaseTask.objects.filter(case=case, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]).update(
+            status=TaskStatus.CANCELLED, finished_at=now
+        )
+        stage_from = case.stage
+        case.status, case.stage, case.closed_at = CaseStatus.CANCELLED, Stage.ENDED, now
+        case.archive_reason = reason.strip()
+        case.save(update_fields=["status", "stage", "closed_at", "archive_reason", "updated_at"])
+        event_record(
+            case=case,
+            action="cancel",
+            actor=actor,
+            stage_from=stage_from,
+            stage_to=Stage.ENDED,
+            payload={"reason": reason.strip()},
+        )
+    return case

@@ -1,0 +1,33 @@
+"""Writing the audit trail: one append-only row per state change, inside the caller's
+transaction."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from ..models import Case, CaseEvent, CaseTask
+
+
+def event_record(
+    *,
+    case: Case,
+    action: str,
+    actor=None,
+    task: CaseTask | None = None,
+    stage_from: str = "",
+    stage_to: str = "",
+    unit_id: int | None = None,
+    payload: dict | None = None,
+) -> CaseEvent:
+    """Append an event; `actor=None` means the system acted."""
+    return CaseEvent.objects.create(
+        case=case,
+        task=task,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        stage_from=stage_from,
+        stage_to=stage_to,
+        unit_id=unit_id if unit_id is not None else (task.unit_id if task else None),
+        payload=payload or {},
+        created_at=timezone.now(),
+    )

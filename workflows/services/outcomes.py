@@ -1,0 +1,175 @@
+"""Completing a task with an outcome: validate the outcome's fields, apply it to the case,
+move the flow on, record the event."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from departments.models import Unit, UnitKind
+
+from ..flows.stages import ENDING_OUTCOMES, STAGES
+from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, TaskStatus
+from .errors import Conflict
+from .events import event_record
+from .photos import photos_attach, photos_validate
+from .tasks import _check_actor, _locked
+
+CHOSEN_ARCHIVE_TYPES = (ArchiveType.ERRONEOUS, ArchiveType.SPECIAL)
+
+
+def allowed_outcomes(actor, task: CaseTask) -> list[str]:
+    """The outcomes the actor may choose now: those of the stage, once they hold the task."""
+    if task.status != TaskStatus.CLAIMED or task.owner_id != getattr(actor, "pk", None):
+        return []
+    return STAGES[task.stage].outcome_names
+
+
+def _text(data: dict, name: str) -> str:
+    value = data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _resolve_duplicate(task: CaseTask, value) -> Case:
+    ref = str(value).strip() if value is not None else ""
+    qs = Case.objects.exclude(pk=task.case_id)
+    original = (
+        qs.filter(number=ref)
+        if "-" in ref
+        else qs.filter(pk=int(ref))
+        if ref.isdigit()
+        else qs.none()
+    ).first()
+    if original is None:
+        raise ValidationError({"duplicate_of": _("Give the number of another existing case.")})
+    return original
+
+
+def _resolve_unit(task: CaseTask, value) -> Unit:
+    ref = value if value not in (None, "") else task.payload.get("suggested_unit")
+    if ref in (None, ""):
+        raise ValidationError({"unit": _("No unit is suggested: choose the unit.")})
+    ref = str(ref).strip()
+    qs = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True)
+    unit = (qs.filter(pk=int(ref)) if ref.isdigit() else qs.filter(code=ref)).first()
+    if unit is None:
+        raise ValidationError({"unit": _("Unknown or inactive handling unit.")})
+    return unit
+
+
+def _clean(task: CaseTask, outcome: str, data: dict, photos) -> dict:
+    """Check the outcome and its fields before anything is written."""
+    spec = STAGES[task.stage].outcome(outcome)
+    if spec is None:
+        raise ValidationError(
+            {
+                "outcome": _("Choose one of: %(names)s.")
+                % {"names": ", ".join(STAGES[task.stage].outcome_names)}
+            }
+        )
+    cleaned: dict = {"outcome": outcome}
+    errors = {}
+    for name in ("result", "reason"):
+        if _text(data, name):
+            cleaned[name] = _text(data, name)
+        elif name in spec.requires:
+            errors[name] = _("This field is required.")
+    if errors:
+        raise ValidationError(errors)
+    if outcome == "duplicate":
+        cleaned["duplicate_of"] = _resolve_duplicate(task, data.get("duplicate_of"))
+    if outcome == "dispatch":
+        cleaned["unit"] = _resolve_unit(task, data.get("unit"))
+    if outcome == "close":
+        cleaned.update(_clean_archive(data, cleaned))
+    cleaned["photos"] = photos_validate(photos)
+    if outcome == "done" and not cleaned["photos"]:
+        raise ValidationError({"photos": _("Add a photo of the result (处置后照片).")})
+    return cleaned
+
+
+def _clean_archive(data: dict, cleaned: dict) -> dict:
+    archive_type = _text(data, "archive_type")
+    if not archive_type:
+        return {}
+    if archive_type not in CHOSEN_ARCHIVE_TYPES:
+        raise ValidationError(
+            {
+                "archive_type": _(
+                    "Normal or overdue follows from the deadlines; choose erroneous or special."
+                )
+            }
+        )
+    if "reason" not in cleaned:
+        raise ValidationError({"reason": _("Give the reason for this archive type.")})
+    return {"archive_type": archive_type}
+
+
+def _apply(case: Case, task: CaseTask, cleaned: dict, actor) -> None:
+    """The outcome's effect on the case itself (before the flow moves on)."""
+    outcome, now = cleaned["outcome"], timezone.now()
+    if outcome == "duplicate":
+        case.duplicate_of = cleaned["duplicate_of"]
+    elif outcome == "dispatch":
+        case.responsible_unit = cleaned["unit"]
+    elif outcome == "fail":
+        case.rework_count += 1
+    elif outcome == "close":
+        late = case.due_at is not None and now > case.due_at
+        case.archive_type = cleaned.get("archive_type") or (
+            ArchiveType.OVERDUE if late else ArchiveType.NORMAL
+        )
+        case.archive_reason = cleaned.get("reason", "")
+    if outcome in ENDING_OUTCOMES:
+        case.status, case.closed_at = ENDING_OUTCOMES[outcome], now
+    kind = PhotoKind.AFTER if task.stage in (Stage.HANDLING, Stage.CHECK) else PhotoKind.BEFORE
+    photos_attach(case=case, checked=cleaned["photos"], kind=kind, actor=actor, task=task)
+
+
+def _payload(cleaned: dict) -> dict:
+    payload = {k: v for k, v in cleaned.items() if k in ("result", "reason", "archive_type")}
+    if "duplicate_of" in cleaned:
+        payload["duplicate_of"] = cleaned["duplicate_of"].number
+    if "unit" in cleaned:
+        payload["unit"] = cleaned["unit"].code
+    if cleaned["photos"]:
+        payload["photos"] = len(cleaned["photos"])
+    return payload
+
+
+def task_complete(
+    *, actor, task: CaseTask, outcome: str, data: dict | None = None, photos=()
+) -> CaseTask:
+    """Finish a task the actor holds with one of its stage's outcomes; the flow moves on."""
+    _check_actor(actor, task)
+    cleaned = _clean(task, outcome, data or {}, photos)
+    with _locked(task) as (task, flow_task):
+        if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
+            raise (
+                Conflict(_("Claim the task before completing it."), "not_holder")
+                if task.status == TaskStatus.OPEN
+                else Conflict(_("The task is no longer yours to complete."), "task_taken")
+            )
+        case, stage_from = task.case, task.stage
+        _apply(case, task, cleaned, actor)
+        flow_task.process.data["outcome"] = outcome
+        activation = flow_task.flow_task.activation_class(flow_task)
+        activation.start(None)
+        activation.execute()
+        if case.status != CaseStatus.OPEN:
+            case.stage = Stage.ENDED
+        case.save()
+        task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
+        task.payload = {**task.payload, **_payload(cleaned)}
+        task.save(update_fields=["status", "outcome", "finished_at", "payload"])
+        event_record(
+            case=case,
+            task=task,
+            action=outcome,
+            actor=actor,
+            stage_from=stage_from,
+            stage_to=case.stage,
+            payload=_payload(cleaned),
+        )
+    return task

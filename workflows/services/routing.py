@@ -1,0 +1,68 @@
+"""Which unit should handle a case: routing rules, most specific first, then the category's
+default unit, then nobody (the dispatcher decides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from departments.models import Unit
+from departments.selectors import unit_ancestors
+
+from ..models import Case, RoutingRule
+
+
+@dataclass(frozen=True)
+class RouteSuggestion:
+    unit: Unit | None
+    rule: RoutingRule | None
+    basis: str  # "rule" | "category_default" | "none"
+    explanation: str
+
+    def as_payload(self) -> dict:
+        return {
+            "suggested_unit": self.unit.pk if self.unit else None,
+            "suggested_unit_code": self.unit.code if self.unit else None,
+            "rule": self.rule.pk if self.rule else None,
+            "basis": self.basis,
+            "explanation": self.explanation,
+        }
+
+
+def _specificity(rule: RoutingRule, depth: dict[int, int]) -> tuple:
+    """Grid beats area, a deeper area beats a shallower one, a category beats any category."""
+    area_depth = depth.get(rule.area_id, 0) if rule.area_id else 0
+    return (rule.category_id is not None, rule.grid_id is not None, area_depth, rule.priority)
+
+
+def route_suggest(case: Case) -> RouteSuggestion:
+    """The unit suggested for a case, and why."""
+    areas = unit_ancestors(case.area) if case.area_id else []
+    depth = {unit.pk: len(areas) - i for i, unit in enumerate(areas)}
+    rules = (
+        RoutingRule.objects.filter(is_active=True, unit__is_active=True)
+        .filter(Q(category__isnull=True) | Q(category_id=case.category_id))
+        .filter(Q(grid__isnull=True) | Q(grid_id=case.grid_id))
+        .filter(Q(area__isnull=True) | Q(area_id__in=list(depth)))
+        .select_related("unit")
+    )
+    best = max(rules, key=lambda r: _specificity(r, depth), default=None)
+    if best is not None:
+        return RouteSuggestion(
+            best.unit,
+            best,
+            "rule",
+            _("Routing rule #%(id)s: %(rule)s") % {"id": best.pk, "rule": best},
+        )
+    default = case.category.default_unit
+    if default is not None and default.is_active:
+        return RouteSuggestion(
+            default,
+            None,
+            "category_default",
+            _("Default unit of category %(code)s %(name)s")
+            % {"code": case.category.code, "name": case.category.name},
+        )
+    return RouteSuggestion(None, None, "none", _("No rule matched: the dispatcher decides."))

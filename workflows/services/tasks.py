@@ -1,0 +1,155 @@
+"""Task state changes: open (from the flow), claim, release, complete, second-level dispatch.
+
+Each public service checks the actor through departments.access first, then takes the case's
+process lock (SELECT … FOR UPDATE via viewflow), re-reads the task, changes state and writes
+the audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from viewflow.workflow.models import Task as FlowTask
+
+from departments import access
+from departments.access import centre_ids
+from departments.models import UnitKind
+from departments.selectors import unit_descendant_ids
+
+from ..flows.stages import STAGES
+from ..models import Case, CaseTask, Stage, TaskStatus
+from .errors import Conflict, not_found
+from .events import event_record
+from .routing import route_suggest
+
+
+def _task_unit_id(case: Case, stage: str) -> int:
+    lives_in = STAGES[stage].lives_in
+    if lives_in == "centre":
+        return centre_ids(case.city_id)[0]
+    if lives_in == "responsible":
+        return case.responsible_unit_id
+    area = case.area
+    if area is not None and area.kind == UnitKind.COMMUNITY and area.parent_id:
+        return area.parent_id  # inspectors work by street
+    return case.area_id or case.city_id
+
+
+def task_open(*, activation) -> CaseTask:
+    """Called by the flow when a human task is created: index it for the task lists."""
+    process = activation.process
+    case = getattr(process, "cityops_case", None) or Case.objects.select_related(
+        "area", "category__default_unit"
+    ).get(pk=process.data["case"])
+    stage = activation.flow_task.name
+    payload = route_suggest(case).as_payload() if stage == Stage.DISPATCH else {}
+    task = CaseTask.objects.create(
+        task=activation.task,
+        case=case,
+        stage=stage,
+        role=STAGES[stage].role,
+        unit_id=_task_unit_id(case, stage),
+        created_at=activation.task.created,
+        payload=payload,
+    )
+    case.stage = stage
+    if getattr(process, "cityops_case", None) is None:
+        case.save(update_fields=["stage", "updated_at"])
+    return task
+
+
+@contextmanager
+def _locked(task: CaseTask):
+    """Lock the case's process, then yield fresh copies of the task and its viewflow task."""
+    from ..flows import CaseFlow
+
+    with transaction.atomic(), CaseFlow.lock(task.case.process_id):
+        fresh = CaseTask.objects.select_related("case__area", "case__category", "unit").get(
+            pk=task.pk
+        )
+        flow_task = FlowTask.objects.select_related("process").get(pk=task.pk)
+        flow_task.process.cityops_case = fresh.case
+        yield fresh, flow_task
+
+
+def _check_actor(actor, task: CaseTask) -> None:
+    if not access.can_act_on_task(actor, task):
+        raise not_found()
+
+
+def task_claim(*, actor, task: CaseTask) -> CaseTask:
+    """Take an open task from the queue into the actor's inbox; exactly one claimer wins."""
+    _check_actor(actor, task)
+    with _locked(task) as (task, flow_task):
+        if task.status != TaskStatus.OPEN:
+            raise Conflict(_("The task has already been taken."), "task_taken")
+        flow_task.flow_task.activation_class(flow_task).assign(actor)
+        task.status, task.owner, task.claimed_at = TaskStatus.CLAIMED, actor, timezone.now()
+        task.save(update_fields=["status", "owner", "claimed_at"])
+        event_record(
+            case=task.case,
+            task=task,
+            action="claim",
+            actor=actor,
+            stage_from=task.stage,
+            stage_to=task.stage,
+        )
+    return task
+
+
+def task_release(*, actor, task: CaseTask) -> CaseTask:
+    """Put a claimed task back in its queue."""
+    _check_actor(actor, task)
+    with _locked(task) as (task, flow_task):
+        if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
+            raise Conflict(_("You do not hold this task."), "not_holder")
+        flow_task.flow_task.activation_class(flow_task).unassign()
+        task.status, task.owner, task.claimed_at = TaskStatus.OPEN, None, None
+        task.save(update_fields=["status", "owner", "claimed_at"])
+        event_record(
+            case=task.case,
+            task=task,
+            action="release",
+            actor=actor,
+            stage_from=task.stage,
+            stage_to=task.stage,
+        )
+    return task
+
+
+def task_subdispatch(*, actor, task: CaseTask, unit) -> CaseTask:
+    """Second-level dispatch (二级派遣): the unit head moves an unclaimed handling task to a
+    sub-unit of the responsible unit."""
+    scope = access.staff_scope(actor)
+    if not (access.can_act_on_task(actor, task) or scope.holds(task.unit_id, "unit_head")):
+        raise not_found()
+    if task.stage != Stage.HANDLING or not scope.holds(task.unit_id, "unit_head"):
+        raise Conflict(
+            _("Only the unit head may dispatch a handling task to a sub-unit."), "not_allowed"
+        )
+    with _locked(task) as (task, _flow_task):
+        below = unit_descendant_ids([task.case.responsible_unit_id]) - {
+            task.case.responsible_unit_id
+        }
+        if unit.pk not in below:
+            raise ValidationError({"unit": _("Choose a sub-unit of the responsible unit.")})
+        if task.status != TaskStatus.OPEN:
+            raise Conflict(_("Release the task before dispatching it to a sub-unit."), "task_taken")
+        from_unit = task.unit_id
+        task.unit = unit
+        task.save(update_fields=["unit"])
+        event_record(
+            case=task.case,
+            task=task,
+            action="subdispatch",
+            actor=actor,
+            stage_from=task.stage,
+            stage_to=task.stage,
+            unit_id=unit.pk,
+            payload={"from_unit": from_unit, "to_unit": unit.pk},
+        )
+    return task
