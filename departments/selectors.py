@@ -91,7 +91,7 @@ def _build_calendar(calendar_id: int, version: str) -> WorkingCalendar:
         weekly=tuple(tuple(day) for day in weekly),
         holidays=holidays,
         makeup_days=makeup,
-        makeup_periods=tuple(weekly[0]),
+        makeup_periods=tuple(weekly[0]) or None,
     )
 
 
