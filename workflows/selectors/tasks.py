@@ -58,7 +58,7 @@ def _after(qs: QuerySet, field: str, cursor: str | None, descending: bool = Fals
         return qs
     when, pk = cursor_decode(cursor)
     compare = TupleLessThan if descending else TupleGreaterThan
-    return qs.filter(compare(Tuple(F(field), F("task_id")), Tuple(when, pk)))
+    return qs.filter(compare(Tuple(F(field), F("task_id")), (when, pk)))
 
 
 def _queue_ids(user, cursor: str | None, limit: int) -> list[int]:
