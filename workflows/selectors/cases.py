@@ -12,9 +12,11 @@ from ..models import Case, CaseEvent, CaseTask, TaskStatus
 def case_for_user(user, case_id: int) -> Case | None:
     """The case if the user may see it, else None (missing and not-yours look the same)."""
     case = (
-        Case.objects.select_related("category", "area", "grid", "city", "responsible_unit",
-                                    "duplicate_of")
-        .filter(pk=case_id).first()
+        Case.objects.select_related(
+            "category", "area", "grid", "city", "responsible_unit", "duplicate_of"
+        )
+        .filter(pk=case_id)
+        .first()
     )
     if case is None or not can_view_case(user, case):
         return None
@@ -26,10 +28,16 @@ def case_timeline(case: Case) -> QuerySet[CaseEvent]:
 
 
 def case_open_tasks(case: Case) -> QuerySet[CaseTask]:
-    return (case.tasks.filter(status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
-            .select_related("unit", "owner").order_by("created_at"))
+    return (
+        case.tasks.filter(status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
+        .select_related("unit", "owner")
+        .order_by("created_at")
+    )
 
 
 def cases_visible(user) -> QuerySet[Case]:
-    return (Case.objects.filter(case_visibility_q(user))
-            .select_related("category", "area", "responsible_unit").order_by("-created_at", "-id"))
+    return (
+        Case.objects.filter(case_visibility_q(user))
+        .select_related("category", "area", "responsible_unit")
+        .order_by("-created_at", "-id")
+    )

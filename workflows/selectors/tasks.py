@@ -78,39 +78,41 @@ def _queue_ids(user, cursor: str | None, limit: int) -> list[int]:
         return list(qs.order_by(*order).values_list("task_id", flat=True)[:limit])
     parts = [
         _after(base.filter(unit_id=unit, role=role), "created_at", cursor)
-        .order_by(*order).values_list("created_at", "task_id")[:limit]
+        .order_by(*order)
+        .values_list("created_at", "task_id")[:limit]
         for unit, role in pairs
     ]
     union = parts[0].union(*parts[1:], all=True).order_by("created_at", "task_id")[:limit]
     return [pk for _when, pk in union]
 
 
-def task_list(user, scope: str, cursor: str | None = None,
-              limit: int = DEFAULT_PAGE_SIZE) -> TaskPage:
+def _page_rows(user, scope: str, cursor: str | None, limit: int) -> tuple[list, str]:
+    """Up to `limit` rows of the list, and the column its keyset pages on."""
+    if scope == "queue":
+        ids = _queue_ids(user, cursor, limit)
+        qs = CaseTask.objects.filter(task_id__in=ids).order_by("created_at", "task_id")
+        return list(_with_rows(qs)), "created_at"
+    if scope == "inbox":
+        qs = CaseTask.objects.filter(status=TaskStatus.CLAIMED, owner_id=user.pk)
+        qs = _after(qs, "created_at", cursor).order_by("created_at", "task_id")
+        return list(_with_rows(qs)[:limit]), "created_at"
+    qs = CaseTask.objects.filter(status=TaskStatus.DONE, owner_id=user.pk)
+    qs = _after(qs, "finished_at", cursor, descending=True).order_by("-finished_at", "-task_id")
+    return list(_with_rows(qs)[:limit]), "finished_at"
+
+
+def task_list(
+    user, scope: str, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> TaskPage:
     """One page of the user's Inbox (claimed by me), Queue (claimable by me) or Done list."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    if scope == "queue":
-        ids = _queue_ids(user, cursor, limit + 1)
-        rows = _with_rows(CaseTask.objects.filter(task_id__in=ids)).order_by("created_at",
-                                                                              "task_id")
-        rows = list(rows)
-        field, descending = "created_at", False
-    elif scope == "inbox":
-        qs = CaseTask.objects.filter(status=TaskStatus.CLAIMED, owner_id=user.pk)
-        rows = list(_with_rows(_after(qs, "created_at", cursor))
-                    .order_by("created_at", "task_id")[: limit + 1])
-        field, descending = "created_at", False
-    else:
-        qs = CaseTask.objects.filter(status=TaskStatus.DONE, owner_id=user.pk)
-        rows = list(_with_rows(_after(qs, "finished_at", cursor, descending=True))
-                    .order_by("-finished_at", "-task_id")[: limit + 1])
-        field, descending = "finished_at", True
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows and more else None
-    return TaskPage(rows, cursor_encode(getattr(last, field), last.pk) if last else None)
+    rows, field = _page_rows(user, scope, cursor, limit + 1)
+    if len(rows) <= limit:
+        return TaskPage(rows, None)
+    last = rows[limit - 1]
+    return TaskPage(rows[:limit], cursor_encode(getattr(last, field), last.pk))
 
 
 def task_for_user(user, task_id: int) -> CaseTask | None:

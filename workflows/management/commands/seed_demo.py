@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from departments.demo import seed_accounts, seed_organisation
+from workflows.demo import seed_cases
 from workflows.models import CategoryScheme
 from workflows.services.categories import categories_import
 
@@ -41,10 +42,11 @@ class Command(BaseCommand):
         org.city.save(update_fields=["category_scheme"])
         password = password or settings.DEMO_PASSWORD
         users = seed_accounts(password)
+        cases = seed_cases(scheme_id=org.city.category_scheme_id)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo city ready: {len(org.units)} handling units, categories "
                 f"({result.created} new, {result.updated} updated, {result.unchanged} unchanged), "
-                f"accounts {', '.join(users)}."
+                f"accounts {', '.join(users)}; {cases} demo cases created."
             )
         )
