@@ -31,8 +31,9 @@ def city():
     scheme = CategoryScheme.objects.create(code="T")
     org.city.category_scheme = scheme
     org.city.save()
-    make = (
-        lambda code, unit: Category.objects.create(  # noqa: E731
+
+    def make(code, unit):
+        return Category.objects.create(
             scheme=scheme,
             kind="event",
             major_code=code[:2],
@@ -43,7 +44,7 @@ def city():
             limit_value=4,
             limit_unit="working_hours",
         )
-    )
+
     return SimpleNamespace(garbage=make("0102", "SANI"), orphan=make("0199", None), org=org)
 
 
