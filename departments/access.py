@@ -70,6 +70,23 @@ def can_act_on_task(user, task) -> bool:
     return staff_scope(user).holds(task.unit_id, task.role)
 
 
+def can_view_task(user, task) -> bool:
+    """Those who may act on it, and the head of the unit holding a handling task (who may
+    dispatch it on to a sub-unit)."""
+    scope = staff_scope(user)
+    return scope.holds(task.unit_id, task.role) or (
+        task.stage == "handling" and scope.holds(task.unit_id, Role.UNIT_HEAD)
+    )
+
+
+def can_see_reporter(user, case) -> bool:
+    """Reporter name and contact are private: for the reporter and the intake clerks only."""
+    scope = staff_scope(user)
+    return (
+        scope.is_superuser or case.reported_by_id == scope.user_id or (Role.INTAKE in scope.roles())
+    )
+
+
 def case_visibility_q(user, prefix: str = "") -> Q:
     """A filter on cases the user may see: any task of theirs, cases they reported,
     or any case in an area or unit they oversee (supervisor, admin)."""
@@ -81,6 +98,9 @@ def case_visibility_q(user, prefix: str = "") -> Q:
     tasks = CaseTask.objects.filter(scope.task_q() | Q(owner_id=scope.user_id))
     q = Q(**{f"{prefix}pk__in": tasks.values("case_id")})
     q |= Q(**{f"{prefix}reported_by_id": scope.user_id})
+    headed = scope.units_for(Role.UNIT_HEAD)
+    if headed:
+        q |= Q(**{f"{prefix}responsible_unit_id__in": sorted(headed)})
     if scope.oversees:
         units = sorted(scope.oversees)
         q |= Q(**{f"{prefix}city_id__in": units}) | Q(**{f"{prefix}area_id__in": units})
@@ -94,6 +114,8 @@ def can_view_case(user, case) -> bool:
     if scope.is_superuser or (scope.user_id and case.reported_by_id == scope.user_id):
         return True
     if scope.oversees & {case.city_id, case.area_id, case.responsible_unit_id}:
+        return True
+    if case.responsible_unit_id in scope.units_for(Role.UNIT_HEAD):
         return True
     from workflows.models import CaseTask
 

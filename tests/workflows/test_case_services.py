@@ -12,7 +12,7 @@ from departments.models import GridCell, Unit
 from workflows.demo import _png
 from workflows.models import Case, CaseEvent, CaseTask, Category, RoutingRule, TaskStatus
 from workflows.services.cases import CaseReport, case_report
-from workflows.services.errors import Conflict
+from workflows.services.errors import Conflict, Http404
 from workflows.services.outcomes import task_complete
 from workflows.services.photos import sniff_image_type
 from workflows.services.routing import route_suggest
@@ -221,3 +221,20 @@ def test_closing_with_a_chosen_archive_type_needs_a_reason(city):
     case.refresh_from_db()
     assert (case.status, case.stage, case.archive_type) == ("closed", "ended", "special")
     assert case.process.status == "DONE"
+
+
+def test_unit_head_sees_the_units_cases_and_handling_tasks_but_cannot_claim(city):
+    from departments.access import can_view_case
+    from workflows.selectors.tasks import task_for_user
+
+    case = report(city.garbage)
+    head = user("unithead_sani")
+    assert not can_view_case(head, case)
+    walk(case, ("intake", "accept", {}), ("shiftlead", "file", {}), ("dispatcher", "dispatch", {}))
+    case.refresh_from_db()
+    task = CaseTask.objects.get(case=case, stage="handling")
+    assert can_view_case(head, case)
+    assert task_for_user(head, task.pk) == task
+    assert task_for_user(user("handler_muni"), task.pk) is None
+    with pytest.raises(Http404):
+        task_claim(actor=head, task=task)

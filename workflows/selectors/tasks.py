@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
-from departments.access import staff_scope
+from departments.access import can_view_task, staff_scope
 
 from ..models import CaseTask, TaskStatus
 
@@ -116,9 +116,9 @@ def task_list(
 
 
 def task_for_user(user, task_id: int) -> CaseTask | None:
-    """A task the user may act on (their roles and units), or None: missing and not-yours
-    look the same."""
+    """A task the user may see (see departments.access.can_view_task), or None: missing and
+    not-yours look the same."""
     task = _with_rows(CaseTask.objects.filter(pk=task_id)).select_related("case__city").first()
-    if task is None or not staff_scope(user).holds(task.unit_id, task.role):
+    if task is None or not can_view_task(user, task):
         return None
     return task

@@ -1,0 +1,166 @@
+"""Case pages: report a case, the cases a user may see, one case with its timeline, cancel."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from departments.access import can_act_on_task, can_cancel_case, can_see_reporter, staff_scope
+from departments.models import Role
+
+from ..forms import CancelForm, CaseFilterForm, CaseReportForm, add_service_errors
+from ..models import Case, CaseEvent, PhotoKind, Source, Stage
+from ..selectors.cases import case_for_user, case_open_tasks, case_page, case_timeline
+from ..selectors.tasks import BadCursor
+from ..services.cases import CaseReport, case_cancel, case_report
+from ..services.errors import Conflict
+
+CASES_PAGE_SIZE = 25
+
+EVENT_LABELS = {
+    "report": gettext_lazy("Reported (上报)"),
+    "claim": gettext_lazy("Claimed"),
+    "release": gettext_lazy("Released to the queue"),
+    "subdispatch": gettext_lazy("Sent to a sub-unit (二级派遣)"),
+    "cancel": gettext_lazy("Cancelled (作废)"),
+    "accept": gettext_lazy("Accepted (受理)"),
+    "invalid": gettext_lazy("Not accepted (不受理)"),
+    "duplicate": gettext_lazy("Marked as a duplicate"),
+    "verify": gettext_lazy("Sent for verification (核实)"),
+    "verified": gettext_lazy("Verified on site (核实)"),
+    "file": gettext_lazy("Filed (立案)"),
+    "refuse": gettext_lazy("Not filed (不予立案)"),
+    "dispatch": gettext_lazy("Dispatched (派遣)"),
+    "done": gettext_lazy("Handled (处置反馈)"),
+    "return": gettext_lazy("Return requested (回退)"),
+    "approve": gettext_lazy("Return approved"),
+    "reject": gettext_lazy("Return rejected"),
+    "pass": gettext_lazy("Check passed (核查通过)"),
+    "fail": gettext_lazy("Check failed: rework (返工)"),
+    "close": gettext_lazy("Closed (结案)"),
+}
+# Event payload entries worth showing on the timeline, in this order.
+EVENT_DETAILS = {
+    "reason": gettext_lazy("Reason"),
+    "result": gettext_lazy("Result"),
+    "duplicate_of": gettext_lazy("Duplicate of"),
+    "unit": gettext_lazy("Unit"),
+    "archive_type": gettext_lazy("Archive type"),
+    "photos": gettext_lazy("Photos"),
+}
+
+
+def _case_or_404(user, case_id: int) -> Case:
+    case = case_for_user(user, case_id)
+    if case is None:
+        raise Http404
+    return case
+
+
+def _stage_label(value: str) -> str:
+    return Stage(value).label if value in Stage.values else value
+
+
+def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
+    return [
+        {
+            "event": e,
+            "label": EVENT_LABELS.get(e.action, e.action),
+            "stage_from": _stage_label(e.stage_from),
+            "stage_to": _stage_label(e.stage_to),
+            "details": [
+                (label, e.payload[k]) for k, label in EVENT_DETAILS.items() if k in e.payload
+            ],
+        }
+        for e in events
+    ]
+
+
+def _case_page(request: HttpRequest, case: Case, *, cancel_form=None, status=200) -> HttpResponse:
+    user = request.user
+    photos = list(case.attachments.all())
+    tasks = list(case_open_tasks(case))
+    context = {
+        "case": case,
+        "before_photos": [p for p in photos if p.kind == PhotoKind.BEFORE],
+        "after_photos": [p for p in photos if p.kind == PhotoKind.AFTER],
+        "timeline": _timeline_rows(case_timeline(case)),
+        "open_tasks": [(t, can_act_on_task(user, t)) for t in tasks],
+        "sees_reporter": can_see_reporter(user, case),
+        "cancel_form": (cancel_form or CancelForm())
+        if case.is_open and can_cancel_case(user, case)
+        else None,
+    }
+    return render(request, "workflows/case_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def case_detail_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    return _case_page(request, _case_or_404(request.user, case_id))
+
+
+@login_required
+@require_POST
+def case_cancel_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request.user, case_id)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            case_cancel(actor=request.user, case=case, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("workflows:case", case_id=case.pk)
+        else:
+            messages.success(request, _("Case %(number)s is cancelled.") % {"number": case})
+            return redirect("workflows:case", case_id=case.pk)
+    return _case_page(request, case, cancel_form=form, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_new_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        inspector = Role.INSPECTOR in staff_scope(request.user).roles()
+        form = CaseReportForm(initial={"source": Source.INSPECTOR if inspector else Source.HOTLINE})
+        return render(request, "workflows/case_new.html", {"form": form})
+    form = CaseReportForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            case = case_report(actor=request.user, report=CaseReport(**form.report_fields()))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Case %(number)s is reported.") % {"number": case})
+            return redirect("workflows:case", case_id=case.pk)
+    return render(request, "workflows/case_new.html", {"form": form}, status=400)
+
+
+@login_required
+@require_GET
+def case_list_view(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    try:
+        page = case_page(
+            request.user,
+            status=status,
+            cursor=request.GET.get("cursor") or None,
+            limit=CASES_PAGE_SIZE,
+        )
+    except BadCursor:
+        messages.warning(request, _("That page link is not valid (any more): the first page."))
+        page = case_page(request.user, status=status, limit=CASES_PAGE_SIZE)
+    context = {"form": form, "status": status, "cases": page.rows, "next_cursor": page.next_cursor}
+    return render(request, "workflows/case_list.html", context)
