@@ -1,2 +1,57 @@
+"""The REST API, version 1 (JSON), included at /api/v1/."""
+
+from django.urls import path, register_converter
+
+from . import views_cases, views_tasks
+
+
+class DatabaseIdConverter:
+    """Like <dbid:…>, but an id no database row can have (> 2**63 - 1) does not match (404)
+    instead of overflowing the query (SQLite raises OverflowError on such parameters)."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > 2**63 - 1:
+            raise ValueError(value)
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(DatabaseIdConverter, "dbid")
+
 app_name = "api"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("auth/token/", views_cases.AuthTokenView.as_view(), name="auth-token"),
+    path("categories/", views_cases.CategoryListView.as_view(), name="category-list"),
+    path("cases/", views_cases.CaseReportView.as_view(), name="case-report"),
+    path("cases/<dbid:case_id>/", views_cases.CaseDetailView.as_view(), name="case-detail"),
+    path(
+        "cases/<dbid:case_id>/timeline/",
+        views_cases.CaseTimelineView.as_view(),
+        name="case-timeline",
+    ),
+    path("cases/<dbid:case_id>/cancel/", views_cases.CaseCancelView.as_view(), name="case-cancel"),
+    path("tasks/", views_tasks.TaskListView.as_view(), name="task-list"),
+    path("tasks/<dbid:task_id>/", views_tasks.TaskDetailView.as_view(), name="task-detail"),
+    path("tasks/<dbid:task_id>/claim/", views_tasks.TaskClaimView.as_view(), name="task-claim"),
+    path(
+        "tasks/<dbid:task_id>/release/",
+        views_tasks.TaskReleaseView.as_view(),
+        name="task-release",
+    ),
+    path(
+        "tasks/<dbid:task_id>/complete/",
+        views_tasks.TaskCompleteView.as_view(),
+        name="task-complete",
+    ),
+    path(
+        "tasks/<dbid:task_id>/subdispatch/",
+        views_tasks.TaskSubdispatchView.as_view(),
+        name="task-subdispatch",
+    ),
+]

@@ -44,8 +44,12 @@ def cursor_decode(cursor: str) -> tuple[dt.datetime, int]:
         parsed = dt.datetime.fromisoformat(when)
         if parsed.tzinfo is None:
             raise ValueError
-        return parsed, int(pk)
-    except (ValueError, UnicodeDecodeError) as exc:
+        parsed.astimezone(dt.UTC)  # the database compares in UTC: year 1 +14:00 overflows
+        number = int(pk)
+        if not 0 < number < 2**63:  # a forged id would overflow the query parameter
+            raise ValueError
+        return parsed, number
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise BadCursor("Invalid cursor.") from exc
 
 

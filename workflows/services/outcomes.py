@@ -38,7 +38,7 @@ def _resolve_duplicate(task: CaseTask, value) -> Case:
         qs.filter(number=ref)
         if "-" in ref
         else qs.filter(pk=int(ref))
-        if ref.isdigit()
+        if ref.isascii() and ref.isdigit() and len(ref) < 19  # "²".isdigit(); bigint range
         else qs.none()
     ).first()
     if original is None:
@@ -52,7 +52,8 @@ def _resolve_unit(task: CaseTask, value) -> Unit:
         raise ValidationError({"unit": _("No unit is suggested: choose the unit.")})
     ref = str(ref).strip()
     qs = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True)
-    unit = (qs.filter(pk=int(ref)) if ref.isdigit() else qs.filter(code=ref)).first()
+    by_pk = ref.isascii() and ref.isdigit() and len(ref) < 19
+    unit = (qs.filter(pk=int(ref)) if by_pk else qs.filter(code=ref)).first()
     if unit is None:
         raise ValidationError({"unit": _("Unknown or inactive handling unit.")})
     return unit

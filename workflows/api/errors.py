@@ -1,0 +1,107 @@
+"""One place mapping what services and DRF raise to the API's error body.
+
+    {"error": {"code": "...", "message": "...", "fields": {"name": ["...", ...]}}}
+
+ValidationError → 400 (with `fields`), Http404 → 404 (one fixed body, so "not yours" and
+"missing" cannot be told apart), Conflict → 409 (with the service's code), DRF's own errors keep
+their status (401, 405, 415, …). Registered as REST_FRAMEWORK["EXCEPTION_HANDLER"].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from ..services.errors import Conflict
+
+
+def error_response(
+    status_code: int, code: str, message: str, fields: dict | None = None, headers=None
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": str(message)}
+    if fields is not None:
+        body["fields"] = fields
+    return Response({"error": body}, status=status_code, headers=headers)
+
+
+def _messages(detail: Any) -> list[str]:
+    """Every message in a (possibly nested) DRF error detail, flattened."""
+    if isinstance(detail, dict):
+        return [m for value in detail.values() for m in _messages(value)]
+    if isinstance(detail, list | tuple):
+        return [m for value in detail for m in _messages(value)]
+    return [str(detail)]
+
+
+def _drf_fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(name): _messages(value) for name, value in detail.items()}
+    return {api_settings.NON_FIELD_ERRORS_KEY: _messages(detail)}
+
+
+def _django_fields(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
+    return {api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in exc.messages]}
+
+
+def _invalid(fields: dict[str, list[str]]) -> Response:
+    return error_response(
+        status.HTTP_400_BAD_REQUEST, "invalid", _("Some fields are not valid."), fields
+    )
+
+
+def not_found_response() -> Response:
+    return error_response(status.HTTP_404_NOT_FOUND, "not_found", _("Not found."))
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Map an exception raised in an API view to the error body; None lets Django 500."""
+    if isinstance(exc, DjangoValidationError):
+        response = _invalid(_django_fields(exc))
+    elif isinstance(exc, exceptions.ValidationError):
+        response = _invalid(_drf_fields(exc.detail))
+    elif isinstance(exc, Http404 | exceptions.NotFound):
+        response = not_found_response()
+    elif isinstance(exc, Conflict):
+        response = error_response(status.HTTP_409_CONFLICT, exc.code, exc.message)
+    else:
+        if isinstance(exc, DjangoPermissionDenied):
+            exc = exceptions.PermissionDenied()
+        drf_response = drf_exception_handler(exc, context)
+        if drf_response is None:
+            return None
+        fields = {} if drf_response.status_code == status.HTTP_400_BAD_REQUEST else None
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else ""
+        code = getattr(exc, "default_code", "error")
+        if isinstance(exc, exceptions.APIException) and not isinstance(detail, list | dict):
+            code = getattr(detail, "code", None) or code
+        message = " ".join(_messages(detail))
+        headers = {
+            k: drf_response[k] for k in ("WWW-Authenticate", "Retry-After") if k in drf_response
+        }
+        response = error_response(drf_response.status_code, code, message, fields, headers)
+    # Nothing a failed request did may be committed (ATOMIC_REQUESTS is off; services own
+    # their transactions, but be safe where a view runs inside an outer atomic block).
+    set_rollback()
+    return response
+
+
+def api_aware_404(request, exception=None):
+    """Unmatched URLs under /api/ answer with the API's JSON 404; the rest with the page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "not_found", "message": str(_("Not found."))}}
+        return JsonResponse(body, status=404)
+    return page_not_found(request, exception)

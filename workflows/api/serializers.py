@@ -1,0 +1,241 @@
+"""API input shapes (checked here, judged by the services) and output representations.
+
+Input serializers check types, lengths and choices only; every rule about the case (which
+category, where, which outcome needs what) is the services'. Output serializers read what the
+selectors already loaded: no per-row queries.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from ..models import Source, Urgency
+from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
+from ..services.outcomes import allowed_outcomes
+from ..services.photos import MAX_PHOTOS
+
+MAX_ID = 2**31 - 1  # larger ids cannot exist; refuse them as input instead of querying
+TEXT_MAX = 2000
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+def _photos() -> serializers.ListField:
+    # Photo contents (real JPEG/PNG/WebP, size) are checked by the services.
+    return serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        required=False,
+        default=list,
+        max_length=MAX_PHOTOS,
+    )
+
+
+def _text(max_length: int = TEXT_MAX) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=max_length
+    )
+
+
+def _ref() -> serializers.CharField:
+    """An id or a code (a number like 12 or 2026-000012, a unit code like SANI)."""
+    return serializers.CharField(required=False, allow_blank=True, max_length=40)
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class CaseReportInput(serializers.Serializer):
+    category = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    description = serializers.CharField(max_length=TEXT_MAX)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    lng = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    grid = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=40)
+    address = _text(255)
+    source = serializers.ChoiceField(choices=Source.choices, default=Source.API)
+    urgency = serializers.ChoiceField(
+        choices=Urgency.choices, required=False, allow_null=True, allow_blank=True
+    )
+    reporter_name = _text(80)
+    reporter_contact = _text(120)
+    photos = _photos()
+
+
+class CaseCancelInput(serializers.Serializer):
+    reason = _text()  # required by the service, which says so as a field error
+
+
+class TaskListQuery(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=SCOPES, default="queue")
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
+    )
+
+
+class TaskCompleteInput(serializers.Serializer):
+    outcome = serializers.CharField(max_length=20)
+    result = _text()
+    reason = _text()
+    duplicate_of = _ref()
+    unit = _ref()
+    archive_type = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    photos = _photos()
+
+    DATA_FIELDS = ("result", "reason", "duplicate_of", "unit", "archive_type")
+
+
+class TaskSubdispatchInput(serializers.Serializer):
+    unit = serializers.CharField(max_length=40)
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+class CategoryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    scheme = serializers.CharField(source="scheme.code")
+    kind = serializers.CharField()
+    major_code = serializers.CharField()
+    major_name = serializers.CharField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    default_unit = serializers.CharField(source="default_unit.code", allow_null=True)
+    limit_value = serializers.IntegerField()
+    limit_unit = serializers.CharField()
+    urgency = serializers.CharField()
+
+
+class UnitOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class TaskCaseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category_name = serializers.CharField(source="category.name")
+    address = serializers.CharField()
+    area_name = serializers.CharField(source="area.name", allow_null=True)
+    grid_code = serializers.CharField(source="grid.code", allow_null=True)
+
+
+class TaskOutput(serializers.Serializer):
+    """A task as the requesting user sees it (context: `request`)."""
+
+    id = serializers.IntegerField(source="task_id")
+    case = TaskCaseOutput()
+    stage = serializers.CharField()
+    role = serializers.CharField()
+    unit = serializers.CharField(source="unit.code")
+    status = serializers.CharField()
+    outcome = serializers.CharField()  # the one chosen, once done
+    owner = serializers.CharField(source="owner.username", allow_null=True)
+    created_at = serializers.DateTimeField()
+    age_seconds = serializers.SerializerMethodField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    outcomes = serializers.SerializerMethodField()
+    suggestion = serializers.SerializerMethodField()
+
+    def _now(self):
+        if "now" not in self.context:
+            self.context["now"] = timezone.now()
+        return self.context["now"]
+
+    def get_age_seconds(self, task) -> int:
+        return max(0, int((self._now() - task.created_at).total_seconds()))
+
+    def get_outcomes(self, task) -> list[str]:
+        return allowed_outcomes(self.context["request"].user, task)
+
+    def get_suggestion(self, task) -> dict | None:
+        if task.stage != "dispatch":
+            return None
+        payload = task.payload or {}
+        return {
+            "suggested_unit_code": payload.get("suggested_unit_code"),
+            "basis": payload.get("basis"),
+            "explanation": payload.get("explanation"),
+        }
+
+
+class CaseCategoryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class PhotoOutput(serializers.Serializer):
+    url = serializers.SerializerMethodField()
+    kind = serializers.CharField()
+
+    def get_url(self, attachment) -> str:
+        return self.context["request"].build_absolute_uri(attachment.file.url)
+
+
+class CaseOutput(serializers.Serializer):
+    """A case; context: `request`, `photos`, `open_tasks`, and `sees_reporter` (the reporter's
+    name and contact are left out otherwise)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category = CaseCategoryOutput()
+    description = serializers.CharField()
+    lat = serializers.FloatField(allow_null=True)
+    lng = serializers.FloatField(allow_null=True)
+    address = serializers.CharField()
+    grid = serializers.CharField(source="grid.code", allow_null=True)
+    area = UnitOutput(allow_null=True)
+    source = serializers.CharField()
+    urgency = serializers.CharField()
+    stage = serializers.CharField()
+    status = serializers.CharField()
+    responsible_unit = UnitOutput(allow_null=True)
+    duplicate_of = serializers.CharField(source="duplicate_of.number", allow_null=True)
+    archive_type = serializers.CharField()
+    rework_count = serializers.IntegerField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    reporter_name = serializers.CharField()
+    reporter_contact = serializers.CharField()
+    photos = serializers.SerializerMethodField()
+    open_tasks = serializers.SerializerMethodField()
+
+    PRIVATE_FIELDS = ("reporter_name", "reporter_contact")
+
+    def get_photos(self, case) -> list[dict]:
+        return PhotoOutput(self.context["photos"], many=True, context=self.context).data
+
+    def get_open_tasks(self, case) -> list[dict]:
+        return TaskOutput(self.context["open_tasks"], many=True, context=self.context).data
+
+    def to_representation(self, case) -> dict:
+        data = super().to_representation(case)
+        if not self.context.get("sees_reporter"):
+            for name in self.PRIVATE_FIELDS:
+                data.pop(name)
+        return data
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True)
+    stage_from = serializers.CharField()
+    stage_to = serializers.CharField()
+    unit = serializers.CharField(source="unit.code", allow_null=True)
+    payload = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+def parse(serializer_class: type[serializers.Serializer], data) -> dict:
+    """The validated input, or a 400 with the field errors."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

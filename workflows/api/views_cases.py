@@ -1,0 +1,112 @@
+"""API views for reporters and case readers: get a token, list the categories, report a case,
+read it and its timeline, cancel it."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from departments.access import can_see_reporter
+from departments.models import Unit, UnitKind
+
+from ..models import Case, Category
+from ..selectors.cases import case_for_user, case_open_tasks, case_timeline
+from ..services.cases import CaseReport, case_cancel, case_report
+from .serializers import (
+    CaseCancelInput,
+    CaseOutput,
+    CaseReportInput,
+    CategoryOutput,
+    EventOutput,
+    TokenInput,
+    parse,
+)
+
+
+class AuthTokenView(APIView):
+    """POST {username, password} → {token}, for `Authorization: Token <token>`."""
+
+    authentication_classes = ()  # a stale token in the header must not block logging in
+    permission_classes = ()
+
+    def post(self, request: Request) -> Response:
+        data = parse(TokenInput, request.data)
+        user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None:
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [_("Wrong username or password.")]}
+            )
+        # DRF's own token view does the same; tokens are not case state.
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def _reportable_categories():
+    """Active categories of the cities' active schemes (all active ones if no city has chosen).
+    Interim: a read like this belongs in workflows.selectors (forms.category_choices too)."""
+    schemes = list(
+        Unit.objects.filter(kind=UnitKind.CITY, is_active=True, category_scheme__isnull=False)
+        .values_list("category_scheme_id", flat=True)
+        .distinct()
+    )
+    categories = Category.objects.filter(is_active=True).select_related("scheme", "default_unit")
+    if schemes:
+        categories = categories.filter(scheme_id__in=schemes)
+    return categories.order_by("scheme__code", "kind", "code")
+
+
+class CategoryListView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response(CategoryOutput(_reportable_categories(), many=True).data)
+
+
+def case_response(request: Request, case: Case, status_code: int = status.HTTP_200_OK):
+    context = {
+        "request": request,
+        "photos": list(case.attachments.all()),
+        "open_tasks": list(case_open_tasks(case)),
+        "sees_reporter": can_see_reporter(request.user, case),
+    }
+    return Response(CaseOutput(case, context=context).data, status=status_code)
+
+
+def _case_or_404(user, case_id: int) -> Case:
+    case = case_for_user(user, case_id)
+    if case is None:
+        raise Http404
+    return case
+
+
+class CaseReportView(APIView):
+    """POST (JSON or multipart with repeated `photos`) → 201 with the new case."""
+
+    def post(self, request: Request) -> Response:
+        report = CaseReport(**parse(CaseReportInput, request.data))
+        case = case_report(actor=request.user, report=report)
+        return case_response(request, case, status.HTTP_201_CREATED)
+
+
+class CaseDetailView(APIView):
+    def get(self, request: Request, case_id: int) -> Response:
+        return case_response(request, _case_or_404(request.user, case_id))
+
+
+class CaseTimelineView(APIView):
+    def get(self, request: Request, case_id: int) -> Response:
+        case = _case_or_404(request.user, case_id)
+        return Response(EventOutput(case_timeline(case), many=True).data)
+
+
+class CaseCancelView(APIView):
+    def post(self, request: Request, case_id: int) -> Response:
+        case = _case_or_404(request.user, case_id)
+        data = parse(CaseCancelInput, request.data)
+        case = case_cancel(actor=request.user, case=case, reason=data["reason"])
+        return case_response(request, case)

@@ -1,0 +1,114 @@
+"""API views for task lists and task actions: claim, release, complete, second-level dispatch."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+from departments.models import Unit
+
+from ..models import CaseTask
+from ..selectors.tasks import BadCursor, task_for_user, task_list
+from ..services.outcomes import task_complete
+from ..services.tasks import task_claim, task_release, task_subdispatch
+from .serializers import (
+    MAX_ID,
+    TaskCompleteInput,
+    TaskListQuery,
+    TaskOutput,
+    TaskSubdispatchInput,
+    parse,
+)
+
+
+def task_response(request: Request, task: CaseTask) -> Response:
+    return Response(TaskOutput(task, context={"request": request}).data)
+
+
+def _task_or_404(user, task_id: int) -> CaseTask:
+    task = task_for_user(user, task_id)
+    if task is None:
+        raise Http404
+    return task
+
+
+def _unit(ref: str) -> Unit:
+    """A unit given by id or by code (shape only: whether it may be chosen is the service's)."""
+    ref = ref.strip()
+    units = Unit.objects.filter(is_active=True)
+    if ref.isascii() and ref.isdigit():
+        unit = units.filter(pk=int(ref)).first() if int(ref) <= MAX_ID else None
+    else:
+        unit = units.filter(code=ref).first()
+    if unit is None:
+        raise serializers.ValidationError({"unit": [_("Unknown unit.")]})
+    return unit
+
+
+class TaskListView(APIView):
+    """GET ?scope=inbox|queue|done&cursor=&limit= → {"results": [...], "next": url|null}."""
+
+    def get(self, request: Request) -> Response:
+        query = parse(TaskListQuery, request.query_params)
+        try:
+            page = task_list(
+                request.user, query["scope"], query.get("cursor") or None, query["limit"]
+            )
+        except BadCursor as exc:
+            raise serializers.ValidationError(
+                {"cursor": [_("This cursor is not valid: start from the first page.")]}
+            ) from exc
+        next_url = None
+        if page.next_cursor:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        results = TaskOutput(page.rows, many=True, context={"request": request}).data
+        return Response({"results": results, "next": next_url})
+
+
+class TaskDetailView(APIView):
+    def get(self, request: Request, task_id: int) -> Response:
+        return task_response(request, _task_or_404(request.user, task_id))
+
+
+class TaskClaimView(APIView):
+    def post(self, request: Request, task_id: int) -> Response:
+        task = task_claim(actor=request.user, task=_task_or_404(request.user, task_id))
+        return task_response(request, task)
+
+
+class TaskReleaseView(APIView):
+    def post(self, request: Request, task_id: int) -> Response:
+        task = task_release(actor=request.user, task=_task_or_404(request.user, task_id))
+        return task_response(request, task)
+
+
+class TaskCompleteView(APIView):
+    """POST (JSON or multipart with repeated `photos`) {outcome, result, reason, …}."""
+
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_or_404(request.user, task_id)
+        data = parse(TaskCompleteInput, request.data)
+        fields = {name: data[name] for name in TaskCompleteInput.DATA_FIELDS if data.get(name)}
+        task = task_complete(
+            actor=request.user,
+            task=task,
+            outcome=data["outcome"],
+            data=fields,
+            photos=data["photos"],
+        )
+        return task_response(request, task)
+
+
+class TaskSubdispatchView(APIView):
+    """POST {unit: code or id}: the unit head sends a handling task to a sub-unit."""
+
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_or_404(request.user, task_id)  # includes the head of the task's unit
+        unit = _unit(parse(TaskSubdispatchInput, request.data)["unit"])
+        task = task_subdispatch(actor=request.user, task=task, unit=unit)
+        return task_response(request, task)
