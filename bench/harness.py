@@ -56,6 +56,34 @@ def prepared_note(prepared: bool) -> str:
     )
 
 
+def machine_note() -> str:
+    """How busy the machine is right now (over one second); a warning if something else runs."""
+    busy = _busy_share()
+    if busy is None:
+        return f"load average {os.getloadavg()[0]:.2f}"
+    if busy > 0.25:
+        return (
+            f"WARNING: the machine is {100 * busy:.0f}% busy before the start: other work is "
+            "running and the figures will suffer."
+        )
+    return f"machine {100 * busy:.0f}% busy before the start"
+
+
+def _busy_share() -> float | None:
+    def sample() -> tuple[int, int]:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]
+        return sum(fields[:8]) - idle, sum(fields[:8])
+
+    try:
+        busy0, total0 = sample()
+        time.sleep(1.0)
+        busy1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy1 - busy0) / max(total1 - total0, 1)
+
+
 def database_label() -> str:
     from django.db import connection
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import database_label, django_setup, percentile, prepared_note, table
+from harness import database_label, django_setup, machine_note, percentile, prepared_note, table
 
 GOAL_RATIO = 0.15
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
@@ -57,7 +57,7 @@ class Run:
 
     elapsed: float = 0.0
     client_cpu: float = 0.0  # CPU seconds of this Python process (all client threads)
-    machine_cpu: float = 0.0  # CPU seconds of the whole machine (PostgreSQL is local)
+    server_cpu: float | None = 0.0  # CPU seconds of the clients' PostgreSQL backends
     cases: int = 0
     case_seconds: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -67,6 +67,14 @@ class Run:
         with self.lock:
             self.cases += 1
             self.case_seconds.append(seconds)
+
+    def backend(self, seconds: float | None) -> None:
+        """Add one client's backend CPU (None: not measurable, e.g. a remote server)."""
+        with self.lock:
+            if seconds is None or self.server_cpu is None:
+                self.server_cpu = None
+            else:
+                self.server_cpu += seconds
 
     def failed(self, exc: BaseException) -> None:
         with self.lock:
@@ -85,11 +93,11 @@ def run_threads(clients: int, worker: Callable[[int, Run, threading.Barrier], No
     for t in threads:
         t.start()
     barrier.wait()
-    started, cpu, machine = time.perf_counter(), process_cpu(), machine_cpu()
+    started, cpu = time.perf_counter(), process_cpu()
     for t in threads:
         t.join()
     run.elapsed = time.perf_counter() - started
-    run.client_cpu, run.machine_cpu = process_cpu() - cpu, machine_cpu() - machine
+    run.client_cpu = process_cpu() - cpu
     return run
 
 
@@ -98,14 +106,25 @@ def process_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def machine_cpu() -> float:
-    """Busy CPU seconds of the machine so far (all cores), from /proc/stat."""
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a PostgreSQL backend on this machine (None if not local)."""
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return 0.0
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendMeter:
+    """The CPU one client's backend spends between start() and stop()."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.begin = backend_cpu(pid)
+
+    def stop(self) -> float | None:
+        end = backend_cpu(self.pid)
+        return None if end is None or self.begin is None else end - self.begin
 
 
 # --- CityOps -------------------------------------------------------------------------------
@@ -184,10 +203,13 @@ def cityops_case(s: Scenario, users: dict, mark: Callable[[str], None] = lambda 
 
 def cityops_worker(s: Scenario, cases: int):
     def worker(_index: int, run: Run, barrier: threading.Barrier) -> None:
-        from django.db import connections
+        from django.db import connection, connections
 
         try:
             users = demo_users()  # this thread's own objects (and connection)
+            with connection.cursor() as c:
+                c.execute("SELECT pg_backend_pid()")
+                meter = BackendMeter(c.fetchone()[0])
             barrier.wait()
             for _ in range(cases):
                 started = time.perf_counter()
@@ -197,6 +219,7 @@ def cityops_worker(s: Scenario, cases: int):
                     run.failed(exc)
                     continue
                 run.done(time.perf_counter() - started)
+            run.backend(meter.stop())
         finally:
             connections.close_all()
 
@@ -253,7 +276,7 @@ def statements_report(counter: StatementCounter, cases: int) -> str:
         kinds = counter.by_kind.get(f"{stage} claim", Counter()) + counter.by_kind.get(
             f"{stage} complete", Counter()
         )
-        detail = ", ".join(f"{k} {v / cases:g}" for k, v in kinds.most_common())
+        detail = ", ".join(f"{k} {v / cases:.1f}" for k, v in kinds.most_common())
         rows.append([stage, claim, complete, claim + complete, lookup, detail])
     per_task = (claim_total + complete_total) / len(STEPS)
     out = [
@@ -394,6 +417,7 @@ def plain_worker(dsn: str, cases: int):
         import psycopg
 
         with psycopg.connect(dsn) as db:
+            meter = BackendMeter(db.info.backend_pid)
             barrier.wait()
             for _ in range(cases):
                 started = time.perf_counter()
@@ -403,6 +427,7 @@ def plain_worker(dsn: str, cases: int):
                     run.failed(exc)
                     continue
                 run.done(time.perf_counter() - started)
+            run.backend(meter.stop())
 
     return worker
 
@@ -429,7 +454,7 @@ def describe(name: str, run: Run) -> list[object]:
         1000 * percentile(seconds, 50),
         1000 * percentile(seconds, 95),
         run.client_cpu * per_case,
-        max(run.machine_cpu - run.client_cpu, 0.0) * per_case,
+        None if run.server_cpu is None else run.server_cpu * per_case,
     ]
 
 
@@ -457,6 +482,7 @@ def main() -> None:
         f"{args.cases} cases = {total} cases, {total * len(STEPS)} tasks each way; "
         f"{prepared_note(args.prepared)}"
     )
+    print(machine_note())
     s = scenario()
     try:
         cityops_case(s, demo_users())  # warm-up: imports, flow graph, caches
@@ -475,10 +501,10 @@ def main() -> None:
 
     print()
     headers = ["path", "cases", "errors", "seconds", "cases/s", "case p50 ms", "case p95 ms"]
-    print(table([*headers, "client CPU ms/case", "other CPU ms/case"], rows))
+    print(table([*headers, "client CPU ms/case", "PostgreSQL CPU ms/case"], rows))
     print(
-        "(client CPU: this Python process, all client threads; other CPU: the rest of the "
-        f"machine, i.e. PostgreSQL; {os.cpu_count()} cores)"
+        "(client CPU: this Python process, all client threads; PostgreSQL CPU: the clients' "
+        f"backend processes, read from /proc when the server is local; {os.cpu_count()} cores)"
     )
     for run, name in ((cityops, "CityOps"), (plain, "plain SQL")):
         if run and run.errors:

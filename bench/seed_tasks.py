@@ -5,10 +5,11 @@
 
 Writes straight into viewflow_process, viewflow_task, workflows_case, workflows_casetask and
 workflows_caseevent with COPY, the rows shaped exactly as the services and the flow write them
-(see /tmp/smoke.py): one START row per process, one HUMAN row per stage task (with its
-workflows_casetask twin sharing the id), the SWITCH rows between stages and an END row per
-finished case. Secondary indexes and foreign keys of those tables are dropped for the load and
-re-created (and the foreign keys validated) in the same transaction; then VACUUM ANALYZE.
+one START row per process, one HUMAN row per stage task (with its workflows_casetask
+twin sharing the id; the flow's steps route by outcome, with no Switch rows between them) and
+an END row per finished case. Secondary indexes and foreign keys of those tables are dropped
+for the load and re-created (and the foreign keys validated) in the same transaction; then
+VACUUM ANALYZE.
 
 The mix (see README.md): ~1M human tasks over ~200k cases, 2 years of history, ~12% of the
 tasks open or claimed (one per open case), handling spread over the demo handling units and
@@ -88,14 +89,6 @@ STAGE_SECONDS = {
     "return_review": 3600,
     "check": 3 * 3600,
     "closing": 2 * 3600,
-}
-# The flow's Switch node after a stage (CaseFlow); stages not listed go straight on.
-SWITCH_AFTER = {
-    "intake": "after_intake",
-    "filing": "after_filing",
-    "handling": "after_handling",
-    "return_review": "after_return_review",
-    "check": "after_check",
 }
 # Share of handling cases per responsible unit (a city's typical mix).
 UNIT_WEIGHT = {
@@ -554,8 +547,6 @@ class Writer:
             last_outcome = step.outcome
             rework += step.outcome == "fail"
             t = step.finished + 0.001
-            if step.stage in SWITCH_AFTER:
-                t = self.node(process_id, SWITCH_AFTER[step.stage], "SWITCH", t)
             if step.outcome in ENDING:
                 case_status, stage = ENDING[step.outcome], "ended"
                 end = self.node(process_id, "end", "END", t)
@@ -762,7 +753,7 @@ def main() -> None:
     parser.add_argument(
         "--no-flow-nodes",
         action="store_true",
-        help="skip the START/SWITCH/END rows of viewflow_task",
+        help="skip the START/END rows of viewflow_task",
     )
     parser.add_argument(
         "--reset", action="store_true", help="truncate cases, tasks, processes and events first"
@@ -816,12 +807,9 @@ def main() -> None:
         if args.reset:
             _reset(c)
         c.execute("SELECT year, last FROM workflows_casesequence")
+        numbers = dict(c.fetchall())  # appending continues each year's case numbers
         writer = Writer(
-            Path(tmp),
-            args.events == "full",
-            not args.no_flow_nodes,
-            _current_ids(c),
-            dict(c.fetchall()),
+            Path(tmp), args.events == "full", not args.no_flow_nodes, _current_ids(c), numbers
         )
         # Pass 2: the rows, case by case in report order.
         for i in order:

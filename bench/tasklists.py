@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Timings, database_label, django_setup, prepared_note, table
+from harness import Timings, database_label, django_setup, machine_note, prepared_note, table
 
 GOALS = {"queue_p1_sql_p95": 5.0, "queue_p1_api_p95": 50.0, "deep_over_first": 1.5}
 
@@ -244,6 +244,7 @@ def main() -> None:
         f"{args.runs} runs per figure, page size {args.limit}, deep page {args.deep}; "
         f"{prepared_note(args.prepared)}"
     )
+    print(machine_note())
     users = [get_user_model().objects.get(username=name) for name in args.users]
     api = None if args.no_api else Api()
     if api is not None and not api.available(users[0], args.limit):

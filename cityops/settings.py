@@ -84,6 +84,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side binding lets psycopg prepare statements a connection runs repeatedly, which
+    # saves PostgreSQL the planning of every task-list and transition query. Set
+    # DB_PREPARE_THRESHOLD= (empty) behind PgBouncer < 1.21 in transaction mode.
+    _prepare = env.str("DB_PREPARE_THRESHOLD", default="5")
+    if _prepare:
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": int(_prepare)}
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -31,7 +31,9 @@ def unit_descendant_ids(unit_ids: Iterable[int]) -> set[int]:
 
 
 def unit_ancestors(unit: Unit) -> list[Unit]:
-    """The unit and its ancestors, nearest first."""
+    """The unit and its ancestors, nearest first (one query for trees up to five levels)."""
+    if unit.parent_id is not None and not Unit.parent.is_cached(unit):
+        unit = Unit.objects.select_related("parent__parent__parent__parent").get(pk=unit.pk)
     chain, seen = [], set()
     current: Unit | None = unit
     while current is not None and current.pk not in seen:

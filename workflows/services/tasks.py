@@ -10,10 +10,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from viewflow.workflow.models import Task as FlowTask
+from viewflow.workflow.status import STATUS
 
 from departments import access
 from departments.access import centre_ids
@@ -67,11 +66,11 @@ def _locked(task: CaseTask):
     """Lock the case's process, then yield fresh copies of the task and its viewflow task."""
     from ..flows import CaseFlow
 
-    with transaction.atomic(), CaseFlow.lock(task.case.process_id):
-        fresh = CaseTask.objects.select_related("case__area", "case__category", "unit").get(
-            pk=task.pk
-        )
-        flow_task = FlowTask.objects.select_related("process").get(pk=task.pk)
+    # The lock opens the transaction (SELECT … FOR UPDATE on the process row): everything
+    # below commits or rolls back together. One query fetches what the transition needs.
+    with CaseFlow.lock(task.case.process_id):
+        fresh = CaseTask.objects.select_related("task__process", "case").get(pk=task.pk)
+        flow_task = fresh.task
         flow_task.process.cityops_case = fresh.case
         yield fresh, flow_task
 
@@ -85,9 +84,11 @@ def task_claim(*, actor, task: CaseTask) -> CaseTask:
     """Take an open task from the queue into the actor's inbox; exactly one claimer wins."""
     _check_actor(actor, task)
     with _locked(task) as (task, flow_task):
-        if task.status != TaskStatus.OPEN:
+        if task.status != TaskStatus.OPEN or flow_task.status != STATUS.NEW:
             raise Conflict(_("The task has already been taken."), "task_taken")
-        flow_task.flow_task.activation_class(flow_task).assign(actor)
+        # What viewflow's assign() writes (owner, ASSIGNED), without re-saving every column.
+        flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED
+        flow_task.save(update_fields=["owner", "status"])
         task.status, task.owner, task.claimed_at = TaskStatus.CLAIMED, actor, timezone.now()
         task.save(update_fields=["status", "owner", "claimed_at"])
         event_record(

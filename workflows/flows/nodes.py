@@ -1,0 +1,58 @@
+"""A human task node that routes by the outcome its completing service recorded.
+
+Viewflow's View node has one `.Next`; branching after it takes a Switch node, which viewflow
+stores as a task row of its own (insert, link, update) on every transition. A case step
+branches on almost every outcome, so the branch lives on the step: `.Route(outcome=node, …)`
+with `.Otherwise(node)`, and the graph (charts, incoming edges) still shows every path.
+"""
+
+from __future__ import annotations
+
+from viewflow import this
+from viewflow.workflow import flow
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.base import Edge
+from viewflow.workflow.nodes.view import ViewActivation
+
+
+class StepActivation(ViewActivation):
+    @Activation.status.super()
+    def create_next(self):
+        node = self.flow_task.route_for(self.process.data.get("outcome"))
+        yield node._create(self, self.task.token)
+
+
+class Step(flow.View):
+    """A role-owned task of the case flow; the next node follows from its outcome."""
+
+    activation_class = StepActivation
+
+    def __init__(self, view, **kwargs):
+        super().__init__(view, **kwargs)
+        self._routes: dict[str, object] = {}
+        self._otherwise = None
+
+    def Route(self, **routes) -> Step:
+        """Outcome name → next node (`this.<node>` references are resolved later)."""
+        self._routes.update(routes)
+        return self
+
+    def Otherwise(self, node) -> Step:
+        self._otherwise = node
+        return self
+
+    def route_for(self, outcome: str | None):
+        return self._routes.get(outcome or "", self._otherwise)
+
+    def _resolve(self, instance) -> None:
+        super()._resolve(instance)
+        self._routes = {k: this.resolve(instance, v) for k, v in self._routes.items()}
+        self._otherwise = this.resolve(instance, self._otherwise)
+
+    def _outgoing(self):
+        targets = [*self._routes.values(), self._otherwise]
+        seen = []
+        for node in targets:
+            if node is not None and node not in seen:
+                seen.append(node)
+                yield Edge(src=self, dst=node, edge_class="next")
