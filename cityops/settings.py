@@ -68,6 +68,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workflows.context_processors.notifications",
             ],
         },
     },
@@ -175,7 +176,39 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Periodic jobs (see cityops/periodic.py): name, dotted callable, interval in seconds.
-CITYOPS_PERIODIC_JOBS: list[dict] = []
+CITYOPS_PERIODIC_JOBS: list[dict] = [
+    {
+        "name": "outbox-deliver",
+        "func": "workflows.outbox.deliver_due",
+        "seconds": env.float("CITYOPS_OUTBOX_INTERVAL_SECONDS", default=5.0),
+    },
+    {
+        "name": "sla-sweep",
+        "func": "workflows.sla.sweep.sla_sweep",
+        "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
+    },
+]
 
 # Password of the demo accounts created by `manage.py seed_demo`.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cityops-demo")
+
+# Service levels. Limits per stage as [value, unit] (units: natural_minutes, natural_hours,
+# working_hours, working_days), by urgency where the value is a dict. Filing and dispatch
+# share one window ("filing_dispatch"). Handling limits come from the category.
+CITYOPS_SLA_LIMITS = {
+    "intake": [30, "natural_minutes"],
+    "verify": [1, "natural_hours"],
+    "filing_dispatch": {"normal": [30, "natural_minutes"], "urgent": [10, "natural_minutes"]},
+    "return_review": [1, "working_hours"],
+    "check": [1, "natural_hours"],
+    "closing": [1, "working_days"],
+}
+# Escalation levels when no ThresholdRule matches (percent of the allotted time).
+CITYOPS_SLA_LEVELS = [
+    {"percent": 50, "action": "remind"},
+    {"percent": 75, "action": "warn"},
+    {"percent": 100, "action": "overdue"},
+]
+CITYOPS_SLA_AT_RISK_PERCENT = 75
+# Reply deadline of supervision orders created on a breach.
+CITYOPS_SUPERVISION_REPLY = [1, "working_days"]

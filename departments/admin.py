@@ -83,6 +83,10 @@ class WorkCalendarAdmin(admin.ModelAdmin):
         _warn_provisional(request, CalendarYear.objects.all())
         return super().changelist_view(request, extra_context)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.calendar_touch(calendar=form.instance)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         _warn_provisional(request, CalendarYear.objects.filter(calendar_id=object_id))
         return super().change_view(request, object_id, form_url, extra_context)

@@ -65,9 +65,11 @@ def grid_cell_at(lat: float, lng: float) -> GridCell | None:
     return None
 
 
-def calendar_record_for_unit(unit: Unit) -> WorkCalendar | None:
+def calendar_record_for_unit(
+    unit: Unit, ancestors: list[Unit] | None = None
+) -> WorkCalendar | None:
     """The calendar of the nearest area up the tree that has one (district overrides city)."""
-    ids = [u.pk for u in unit_ancestors(unit)]
+    ids = [u.pk for u in (ancestors or unit_ancestors(unit))]
     by_unit = {c.unit_id: c for c in WorkCalendar.objects.filter(unit_id__in=ids)}
     for uid in ids:
         if uid in by_unit:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import CalendarDay, CalendarYear, DayKind, Unit, WorkCalendar, WorkingPeriod
+from .signals import calendar_changed
 
 STANDARD_PERIODS = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 30)))
 SOURCE_CHINESE_CALENDAR = "chinese-calendar"
@@ -111,3 +112,4 @@ def calendar_year_confirm(*, year: CalendarYear, actor) -> CalendarYear:
 def calendar_touch(*, calendar: WorkCalendar) -> None:
     """Mark a calendar changed so cached copies (and open due times) are recomputed."""
     calendar.save(update_fields=["updated_at"])
+    calendar_changed.send(sender=WorkCalendar, calendar=calendar)

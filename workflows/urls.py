@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, home, tasks
+from .views import cases, home, notifications, tasks
 
 app_name = "workflows"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("cases/new/", cases.case_new_view, name="case-new"),
     path("cases/<int:case_id>/", cases.case_detail_view, name="case"),
     path("cases/<int:case_id>/cancel/", cases.case_cancel_view, name="case-cancel"),
+    path("notifications/", notifications.notification_list_view, name="notifications"),
+    path(
+        "notifications/read/",
+        notifications.notification_read_view,
+        name="notifications-read",
+    ),
 ]

@@ -4,6 +4,7 @@ the wrong role, conflicts, bad input, and the task lists' paging and query count
 from __future__ import annotations
 
 import base64
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -90,7 +91,10 @@ def test_each_list_shows_the_right_tasks(walk, api):
         "area_name": walk.case(case_id)["area"]["name"],
         "grid_code": walk.demo.grid,
     }
-    assert task["age_seconds"] >= 0 and task["due_at"] is None and task["owner"] is None
+    assert task["age_seconds"] >= 0 and task["owner"] is None
+    # Intake is due 30 natural minutes after the report.
+    created, due = (datetime.fromisoformat(task[k]) for k in ("created_at", "due_at"))
+    assert due - created == timedelta(minutes=30)
 
     def ids(scope):
         response = api("intake").get("/api/v1/tasks/", {"scope": scope})

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import Unit
@@ -176,7 +177,7 @@ def test_task_lists_show_queue_inbox_and_done(browser_as, garbage):
     task = open_task(case)
     assert case.number in queue and GRID in queue and "8 Chaoyangmen St" in queue
     assert f'action="/tasks/{task.pk}/claim/"' in queue
-    assert "—" in queue  # no due time yet
+    assert timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") in queue
 
     response = client.post(f"/tasks/{task.pk}/claim/", {"next": "/tasks/?scope=queue"})
     assert response.status_code == 302 and response.url == f"/tasks/{task.pk}/"

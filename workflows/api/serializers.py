@@ -14,6 +14,7 @@ from ..models import Source, Urgency
 from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
 from ..services.photos import MAX_PHOTOS
+from ..sla.state import SlaSnapshot, case_sla, task_sla
 
 MAX_ID = 2**31 - 1  # larger ids cannot exist; refuse them as input instead of querying
 TEXT_MAX = 2000
@@ -138,6 +139,8 @@ class TaskOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     age_seconds = serializers.SerializerMethodField()
     due_at = serializers.DateTimeField(allow_null=True)
+    sla_state = serializers.SerializerMethodField()
+    sla_used_percent = serializers.SerializerMethodField()
     outcomes = serializers.SerializerMethodField()
     suggestion = serializers.SerializerMethodField()
 
@@ -145,6 +148,20 @@ class TaskOutput(serializers.Serializer):
         if "now" not in self.context:
             self.context["now"] = timezone.now()
         return self.context["now"]
+
+    def _sla(self, task) -> SlaSnapshot:
+        cache = self.context.setdefault("sla", {})
+        if task.pk not in cache:
+            cache[task.pk] = task_sla(task, self._now())
+        return cache[task.pk]
+
+    def get_sla_state(self, task) -> str | None:
+        """on_track, at_risk (≥ 75 % used), overdue, paused, met or missed."""
+        return self._sla(task).state
+
+    def get_sla_used_percent(self, task) -> int | None:
+        """Share of the allotted time used (working time for working-time limits)."""
+        return self._sla(task).used_percent
 
     def get_age_seconds(self, task) -> int:
         return max(0, int((self._now() - task.created_at).total_seconds()))
@@ -200,6 +217,8 @@ class CaseOutput(serializers.Serializer):
     archive_type = serializers.CharField()
     rework_count = serializers.IntegerField()
     due_at = serializers.DateTimeField(allow_null=True)
+    sla_state = serializers.SerializerMethodField()
+    sla_used_percent = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
     reporter_name = serializers.CharField()
@@ -208,6 +227,12 @@ class CaseOutput(serializers.Serializer):
     open_tasks = serializers.SerializerMethodField()
 
     PRIVATE_FIELDS = ("reporter_name", "reporter_contact")
+
+    def get_sla_state(self, case) -> str | None:
+        return case_sla(case, timezone.now()).state
+
+    def get_sla_used_percent(self, case) -> int | None:
+        return case_sla(case, timezone.now()).used_percent
 
     def get_photos(self, case) -> list[dict]:
         return PhotoOutput(self.context["photos"], many=True, context=self.context).data

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views_cases, views_tasks
+from . import views_cases, views_notifications, views_tasks
 
 
 class DatabaseIdConverter:
@@ -53,5 +53,15 @@ urlpatterns = [
         "tasks/<dbid:task_id>/subdispatch/",
         views_tasks.TaskSubdispatchView.as_view(),
         name="task-subdispatch",
+    ),
+    path(
+        "notifications/",
+        views_notifications.NotificationListView.as_view(),
+        name="notification-list",
+    ),
+    path(
+        "notifications/read/",
+        views_notifications.NotificationReadView.as_view(),
+        name="notification-read",
     ),
 ]

@@ -11,6 +11,13 @@ from .cases import (
 from .categories import Category, CategoryKind, CategoryScheme, LimitUnit, Urgency
 from .events import CaseEvent
 from .routing import RoutingRule
+from .sla import (
+    Notification,
+    OrderStatus,
+    OutboxMessage,
+    SupervisionOrder,
+    ThresholdRule,
+)
 from .tasks import CaseTask, TaskStatus
 
 __all__ = [
@@ -25,10 +32,15 @@ __all__ = [
     "CategoryKind",
     "CategoryScheme",
     "LimitUnit",
+    "Notification",
+    "OrderStatus",
+    "OutboxMessage",
     "PhotoKind",
     "RoutingRule",
     "Source",
     "Stage",
+    "SupervisionOrder",
     "TaskStatus",
+    "ThresholdRule",
     "Urgency",
 ]

@@ -43,6 +43,19 @@ class CaseTask(models.Model):
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    # SLA: the limit the due time came from, on which calendar, and the escalation state.
+    limit_value = models.PositiveIntegerField(_("time limit"), null=True, blank=True)
+    limit_unit = models.CharField(_("limit unit"), max_length=20, blank=True)
+    calendar = models.ForeignKey(
+        "departments.WorkCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    thresholds_fired = models.PositiveSmallIntegerField(_("escalation levels fired"), default=0)
+    next_threshold_at = models.DateTimeField(_("next escalation"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("task")
@@ -67,6 +80,18 @@ class CaseTask(models.Model):
                 name="casetask_done",
             ),
             models.Index(fields=["case", "status"], name="casetask_case"),
+            # The SLA sweep: open tasks whose next escalation is due, earliest first.
+            models.Index(
+                fields=["next_threshold_at", "task"],
+                name="casetask_sweep",
+                condition=models.Q(status__in=["open", "claimed"], next_threshold_at__isnull=False),
+            ),
+            # Breach lists and the board: open tasks by due time.
+            models.Index(
+                fields=["due_at", "task"],
+                name="casetask_due",
+                condition=models.Q(status__in=["open", "claimed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -34,7 +34,7 @@ def case_timeline(case: Case) -> QuerySet[CaseEvent]:
 def case_open_tasks(case: Case) -> QuerySet[CaseTask]:
     return (
         case.tasks.filter(status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
-        .select_related("unit", "owner")
+        .select_related("unit", "owner", "calendar")
         .order_by("created_at")
     )
 

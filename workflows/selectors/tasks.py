@@ -54,7 +54,9 @@ def cursor_decode(cursor: str) -> tuple[dt.datetime, int]:
 
 
 def _with_rows(qs: QuerySet) -> QuerySet:
-    return qs.select_related("case__category", "case__area", "case__grid", "unit", "owner")
+    return qs.select_related(
+        "case__category", "case__area", "case__grid", "unit", "owner", "calendar"
+    )
 
 
 def _after(qs: QuerySet, field: str, cursor: str | None, descending: bool = False) -> QuerySet:

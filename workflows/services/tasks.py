@@ -21,6 +21,7 @@ from departments.selectors import unit_descendant_ids
 
 from ..flows.stages import STAGES
 from ..models import Case, CaseTask, Stage, TaskStatus
+from ..sla.deadlines import task_sla_fields
 from .errors import Conflict, not_found
 from .events import event_record
 from .routing import route_suggest
@@ -46,18 +47,23 @@ def task_open(*, activation) -> CaseTask:
     ).get(pk=process.data["case"])
     stage = activation.flow_task.name
     payload = route_suggest(case).as_payload() if stage == Stage.DISPATCH else {}
+    start = activation.task.created
+    previous = getattr(process, "cityops_previous", None)
     task = CaseTask.objects.create(
         task=activation.task,
         case=case,
         stage=stage,
         role=STAGES[stage].role,
         unit_id=_task_unit_id(case, stage),
-        created_at=activation.task.created,
+        created_at=start,
         payload=payload,
+        **task_sla_fields(case, stage, start, previous),
     )
     case.stage = stage
+    if stage == Stage.HANDLING:
+        case.due_at = task.due_at
     if getattr(process, "cityops_case", None) is None:
-        case.save(update_fields=["stage", "updated_at"])
+        case.save(update_fields=["stage", "due_at", "updated_at"])
     return task
 
 
@@ -72,6 +78,7 @@ def _locked(task: CaseTask):
         fresh = CaseTask.objects.select_related("task__process", "case").get(pk=task.pk)
         flow_task = fresh.task
         flow_task.process.cityops_case = fresh.case
+        flow_task.process.cityops_previous = fresh
         yield fresh, flow_task
 
 

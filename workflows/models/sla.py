@@ -1,0 +1,144 @@
+"""SLA records: escalation rules, supervision orders (督办), notifications and the outbox."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ThresholdRule(models.Model):
+    """Escalation levels for tasks of a category and/or area (most specific rule wins).
+
+    `levels` is a list of {"percent": 50, "action": "remind"} entries in rising order; the
+    actions are remind (assignee, or the unit's queue), warn (assignee + unit head), overdue
+    (unit head + supervisor + a supervision order) and leadership (city leadership notice).
+    A level may instead say {"after_due": [1, "working_days"], "action": "leadership"}.
+    """
+
+    category = models.ForeignKey(
+        "workflows.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    area = models.ForeignKey(
+        "departments.Unit", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    levels = models.JSONField(_("levels"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("escalation rule")
+        verbose_name_plural = _("escalation rules")
+
+    def __str__(self) -> str:
+        return f"{self.category or '*'} · {self.area or '*'}: {self.levels}"
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "open", _("Awaiting reply")
+    REPLIED = "replied", _("Replied")
+
+
+class SupervisionOrder(models.Model):
+    """A supervision order (督办): the unit head must reply by the deadline."""
+
+    case = models.ForeignKey(
+        "workflows.Case", on_delete=models.CASCADE, related_name="supervision_orders"
+    )
+    task = models.ForeignKey(
+        "workflows.CaseTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "departments.Unit",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("unit to reply"),
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty when the system issued it on a breach."),
+    )
+    reason = models.TextField(_("reason"))
+    reply_due_at = models.DateTimeField(_("reply due"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.OPEN
+    )
+    reply = models.TextField(_("reply"), blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replied_at = models.DateTimeField(_("replied"), null=True, blank=True)
+    created_at = models.DateTimeField(_("issued"))
+
+    class Meta:
+        verbose_name = _("supervision order")
+        verbose_name_plural = _("supervision orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["unit", "status", "reply_due_at"], name="order_unit_status"),
+            models.Index(fields=["case", "status"], name="order_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"督办 {self.case_id} → {self.unit_id} ({self.status})"
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell); email copies go through the outbox."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cityops_notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=30)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    case = models.ForeignKey(
+        "workflows.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("time"))
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "created_at", "id"], name="notification_user"),
+            models.Index(
+                fields=["user"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.title}"
+
+
+class OutboxMessage(models.Model):
+    """A side effect (email, webhook) written in the state change's transaction and delivered
+    afterwards by a worker, with retries: nothing is lost between commit and delivery."""
+
+    channel = models.CharField(_("channel"), max_length=20)  # "email" | "webhook" …
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created"))
+    available_at = models.DateTimeField(_("next attempt"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("given up"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                name="outbox_pending",
+                condition=models.Q(delivered_at__isnull=True, failed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} #{self.pk}"

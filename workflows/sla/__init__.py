@@ -1,0 +1,1 @@
+"""Service levels: due times on working calendars, SLA state, escalation sweep."""

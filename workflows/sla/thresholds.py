@@ -1,0 +1,65 @@
+"""Escalation levels: which apply to a task, and when each one falls due.
+
+A level at p % falls due when p % of the task's allotted time (in the limit's own terms:
+natural or working time) has been used; an `after_due` level a fixed amount after the due
+time. Each level fires once per task; `thresholds_fired` counts the fired ones and
+`next_threshold_at` is the moment of the next, an indexed column the sweep reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Q
+
+from departments.calendars import WorkingCalendar, add_working_time, working_time_between
+from departments.selectors import unit_ancestors
+
+from ..models import Case, CaseTask, ThresholdRule
+
+
+def levels_for(case: Case, ancestors: list | None = None) -> list[dict]:
+    """The most specific active rule for the case's category and area, else the defaults."""
+    if ancestors is None:
+        ancestors = unit_ancestors(case.area) if case.area_id else []
+    areas = [u.pk for u in ancestors]
+    rules = (
+        ThresholdRule.objects.filter(is_active=True)
+        .filter(Q(category__isnull=True) | Q(category_id=case.category_id))
+        .filter(Q(area__isnull=True) | Q(area_id__in=areas))
+    )
+
+    def specificity(rule: ThresholdRule) -> tuple:
+        depth = len(areas) - areas.index(rule.area_id) if rule.area_id else 0
+        return (rule.category_id is not None, depth)
+
+    best = max(rules, key=specificity, default=None)
+    return list(best.levels) if best else list(settings.CITYOPS_SLA_LEVELS)
+
+
+def level_time(task: CaseTask, level: dict, calendar: WorkingCalendar) -> dt.datetime | None:
+    """When a level falls due for a task (None: the task has no due time)."""
+    if task.due_at is None:
+        return None
+    if "after_due" in level:
+        value, unit = level["after_due"]
+        return add_working_time(calendar, task.due_at, int(value), unit)
+    share = float(level["percent"]) / 100
+    return task.due_at if share == 1 else _scaled(task, share, calendar)
+
+
+def _scaled(task: CaseTask, share: float, calendar: WorkingCalendar) -> dt.datetime:
+    start, due = task.created_at, task.due_at
+    if not task.limit_unit.startswith("working"):
+        return start + (due - start) * share
+    allotted = working_time_between(calendar, start, due)
+    minutes = round(allotted.total_seconds() / 60 * share)
+    return add_working_time(calendar, start, minutes, "working_minutes")
+
+
+def next_threshold(task: CaseTask, levels: list[dict], calendar: WorkingCalendar):
+    """The moment of the first level not fired yet, or None when all have fired."""
+    if task.thresholds_fired >= len(levels):
+        return None
+    return level_time(task, levels[task.thresholds_fired], calendar)
