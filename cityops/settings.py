@@ -200,6 +200,9 @@ CITYOPS_SLA_LIMITS = {
     "verify": [1, "natural_hours"],
     "filing_dispatch": {"normal": [30, "natural_minutes"], "urgent": [10, "natural_minutes"]},
     "return_review": [1, "working_hours"],
+    "extension_review": [1, "working_hours"],
+    "parking_review": [1, "working_hours"],
+    "parked": [30, "working_days"],
     "check": [1, "natural_hours"],
     "closing": [1, "working_days"],
 }

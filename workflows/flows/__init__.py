@@ -1,3 +1,4 @@
 from .case_flow import CaseFlow
+from .review_flow import ReviewFlow
 
-__all__ = ["CaseFlow"]
+__all__ = ["CaseFlow", "ReviewFlow"]

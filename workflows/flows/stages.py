@@ -75,7 +75,18 @@ STAGES: dict[str, StagePolicy] = {
         ),
     ),
     Stage.CLOSING: StagePolicy(Role.SHIFT_LEADER, "centre", (Outcome("close"),)),
+    # Review tasks (ReviewFlow); the extension reviewer's role is set per request.
+    Stage.EXTENSION_REVIEW: StagePolicy(
+        Role.SHIFT_LEADER, "centre", (Outcome("approve"), Outcome("reject", ("reason",)))
+    ),
+    Stage.PARKING_REVIEW: StagePolicy(
+        Role.SHIFT_LEADER, "centre", (Outcome("approve"), Outcome("reject", ("reason",)))
+    ),
+    Stage.PARKED: StagePolicy(Role.SHIFT_LEADER, "centre", (Outcome("resume"),)),
 }
+
+# Stages outside the main flow: they leave the case's stage as it is.
+REVIEW_STAGES = (Stage.EXTENSION_REVIEW, Stage.PARKING_REVIEW, Stage.PARKED)
 
 # Outcomes that end the case, and the status they leave it in.
 ENDING_OUTCOMES = {

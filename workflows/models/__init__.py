@@ -12,9 +12,14 @@ from .categories import Category, CategoryKind, CategoryScheme, LimitUnit, Urgen
 from .events import CaseEvent
 from .routing import RoutingRule
 from .sla import (
+    CaseRequest,
     Notification,
     OrderStatus,
     OutboxMessage,
+    PauseInterval,
+    PauseReason,
+    RequestKind,
+    RequestStatus,
     SupervisionOrder,
     ThresholdRule,
 )
@@ -25,6 +30,7 @@ __all__ = [
     "Attachment",
     "Case",
     "CaseEvent",
+    "CaseRequest",
     "CaseSequence",
     "CaseStatus",
     "CaseTask",
@@ -35,7 +41,11 @@ __all__ = [
     "Notification",
     "OrderStatus",
     "OutboxMessage",
+    "PauseInterval",
+    "PauseReason",
     "PhotoKind",
+    "RequestKind",
+    "RequestStatus",
     "RoutingRule",
     "Source",
     "Stage",

@@ -26,6 +26,10 @@ class Stage(models.TextChoices):
     CHECK = "check", _("Check (核查)")
     CLOSING = "closing", _("Closing (结案)")
     ENDED = "ended", _("Ended")
+    # Review tasks beside the main flow (their own small flow, same case):
+    EXTENSION_REVIEW = "extension_review", _("Extension decision (延期审批)")
+    PARKING_REVIEW = "parking_review", _("Parking decision (挂账审批)")
+    PARKED = "parked", _("Parked: resume (挂账恢复)")
 
 
 class CaseStatus(models.TextChoices):
@@ -107,6 +111,7 @@ class Case(models.Model):
         related_name="duplicates",
     )
     rework_count = models.PositiveIntegerField(_("reworks"), default=0)
+    extension_count = models.PositiveIntegerField(_("approved extensions"), default=0)
     archive_type = models.CharField(
         _("archive type"), max_length=10, blank=True, choices=ArchiveType.choices
     )

@@ -142,3 +142,89 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} #{self.pk}"
+
+
+class PauseReason(models.TextChoices):
+    PARKED = "parked", _("Parked (挂账)")
+    EXTENSION = "extension", _("Extension request awaiting a decision")
+    WAITING_INFO = "waiting_info", _("Waiting for information from the reporter")
+
+
+class PauseInterval(models.Model):
+    """A stretch of time a task's clock stood still; its due time moved by exactly this."""
+
+    case = models.ForeignKey("workflows.Case", on_delete=models.CASCADE, related_name="pauses")
+    task = models.ForeignKey("workflows.CaseTask", on_delete=models.CASCADE, related_name="pauses")
+    reason = models.CharField(_("reason"), max_length=20, choices=PauseReason.choices)
+    started_at = models.DateTimeField(_("from"))
+    ended_at = models.DateTimeField(_("until"), null=True, blank=True)
+    paused_minutes = models.PositiveIntegerField(
+        _("paused minutes"),
+        null=True,
+        blank=True,
+        help_text=_("In the limit's terms: working minutes for working-time limits."),
+    )
+
+    class Meta:
+        verbose_name = _("pause")
+        verbose_name_plural = _("pauses")
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_pause_per_task",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.reason} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RequestKind(models.TextChoices):
+    EXTENSION = "extension", _("Extension (延期)")
+    PARKING = "parking", _("Parking (挂账)")
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting decision")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RESUMED = "resumed", _("Resumed")
+
+
+class CaseRequest(models.Model):
+    """A handler's request about their task (more time, or parking), decided by a reviewer
+    through a review task in the reviewer's lists."""
+
+    case = models.ForeignKey("workflows.Case", on_delete=models.CASCADE, related_name="requests")
+    task = models.ForeignKey(
+        "workflows.CaseTask",
+        on_delete=models.CASCADE,
+        related_name="requests",
+        help_text=_("The task concerned."),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=RequestKind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    amount = models.PositiveIntegerField(_("amount"), null=True, blank=True)
+    amount_unit = models.CharField(_("unit"), max_length=20, blank=True)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("requested"))
+
+    class Meta:
+        verbose_name = _("request")
+        verbose_name_plural = _("requests")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "kind", "status"], name="request_case")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.case_id} ({self.status})"

@@ -54,6 +54,9 @@ class CaseTask(models.Model):
         related_name="+",
     )
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    paused_minutes = models.PositiveIntegerField(
+        _("paused minutes"), default=0, help_text=_("Finished pauses, in the limit's terms.")
+    )
     thresholds_fired = models.PositiveSmallIntegerField(_("escalation levels fired"), default=0)
     next_threshold_at = models.DateTimeField(_("next escalation"), null=True, blank=True)
 

@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _
 
 from departments.models import Unit, UnitKind
 
-from ..flows.stages import ENDING_OUTCOMES, STAGES
+from ..flows.stages import ENDING_OUTCOMES, REVIEW_STAGES, STAGES
 from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, TaskStatus
 from .errors import Conflict
 from .events import event_record
 from .photos import photos_attach, photos_validate
+from .requests import review_apply
 from .tasks import _check_actor, _locked
 
 CHOSEN_ARCHIVE_TYPES = (ArchiveType.ERRONEOUS, ArchiveType.SPECIAL)
@@ -152,8 +153,27 @@ def task_complete(
                 if task.status == TaskStatus.OPEN
                 else Conflict(_("The task is no longer yours to complete."), "task_taken")
             )
+        if task.paused_since is not None:
+            raise Conflict(
+                _(
+                    "The task's clock is stopped (parked, awaiting an extension "
+                    "decision or information): resume it first."
+                ),
+                "paused",
+            )
         case, stage_from = task.case, task.stage
         _apply(case, task, cleaned, actor)
+        said = _payload(cleaned)
+        if task.stage in REVIEW_STAGES:
+            said.update(
+                review_apply(
+                    review=task,
+                    outcome=outcome,
+                    actor=actor,
+                    process_data=flow_task.process.data,
+                    now=timezone.now(),
+                )
+            )
         flow_task.process.data["outcome"] = outcome
         activation = flow_task.flow_task.activation_class(flow_task)
         activation.start(None)
@@ -162,15 +182,15 @@ def task_complete(
             case.stage = Stage.ENDED
         case.save()
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
-        task.payload = {**task.payload, **_payload(cleaned)}
+        task.payload = {**task.payload, **said}
         task.save(update_fields=["status", "outcome", "finished_at", "payload"])
         event_record(
             case=case,
             task=task,
-            action=outcome,
+            action=f"{task.stage}_{outcome}" if task.stage in REVIEW_STAGES else outcome,
             actor=actor,
             stage_from=stage_from,
-            stage_to=case.stage,
-            payload=_payload(cleaned),
+            stage_to=stage_from if task.stage in REVIEW_STAGES else case.stage,
+            payload=said,
         )
     return task

@@ -19,7 +19,7 @@ from departments.access import centre_ids
 from departments.models import UnitKind
 from departments.selectors import unit_descendant_ids
 
-from ..flows.stages import STAGES
+from ..flows.stages import REVIEW_STAGES, STAGES
 from ..models import Case, CaseTask, Stage, TaskStatus
 from ..sla.deadlines import task_sla_fields
 from .errors import Conflict, not_found
@@ -53,12 +53,14 @@ def task_open(*, activation) -> CaseTask:
         task=activation.task,
         case=case,
         stage=stage,
-        role=STAGES[stage].role,
-        unit_id=_task_unit_id(case, stage),
+        role=process.data.get("role") or STAGES[stage].role,
+        unit_id=process.data.get("unit") or _task_unit_id(case, stage),
         created_at=start,
         payload=payload,
         **task_sla_fields(case, stage, start, previous),
     )
+    if stage in REVIEW_STAGES:
+        return task
     case.stage = stage
     if stage == Stage.HANDLING:
         case.due_at = task.due_at

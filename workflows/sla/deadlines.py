@@ -71,10 +71,21 @@ def task_deadline(
 
 
 def deadline_recompute(task: CaseTask, calendar: WorkingCalendar) -> dt.datetime | None:
-    """The due time of an open task after its calendar changed (natural limits don't move)."""
+    """The due time of an open task after its calendar changed: its limit, its finished
+    pauses and its approved extensions, laid again on the calendar (natural limits don't
+    move)."""
+    from ..models import CaseRequest, RequestKind, RequestStatus
+
     if task.limit_value is None or not task.limit_unit.startswith("working"):
         return task.due_at
-    return add_working_time(calendar, task.created_at, task.limit_value, task.limit_unit)
+    due = add_working_time(calendar, task.created_at, task.limit_value, task.limit_unit)
+    due = add_working_time(calendar, due, task.paused_minutes, "working_minutes")
+    extensions = CaseRequest.objects.filter(
+        task=task, kind=RequestKind.EXTENSION, status=RequestStatus.APPROVED
+    ).order_by("decided_at", "id")
+    for extension in extensions:
+        due = add_working_time(calendar, due, extension.amount, extension.amount_unit)
+    return due
 
 
 def task_sla_fields(

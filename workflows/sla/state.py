@@ -29,13 +29,14 @@ def _calendar(task: CaseTask) -> WorkingCalendar:
 
 
 def _used(task: CaseTask, until: dt.datetime) -> float:
-    start, due = task.created_at, task.due_at
+    """Percent of the allotted time used by `until`; pauses count as neither."""
+    start, due, paused = task.created_at, task.due_at, dt.timedelta(minutes=task.paused_minutes)
     if task.limit_unit.startswith("working"):
         calendar = _calendar(task)
-        allotted = working_time_between(calendar, start, due)
-        used = working_time_between(calendar, start, until)
+        allotted = working_time_between(calendar, start, due) - paused
+        used = working_time_between(calendar, start, until) - paused
     else:
-        allotted, used = due - start, until - start
+        allotted, used = due - start - paused, until - start - paused
     if allotted.total_seconds() <= 0:
         return 100.0 if until >= due else 0.0
     return max(0.0, 100 * (used / allotted))

@@ -50,11 +50,13 @@ def level_time(task: CaseTask, level: dict, calendar: WorkingCalendar) -> dt.dat
 
 
 def _scaled(task: CaseTask, share: float, calendar: WorkingCalendar) -> dt.datetime:
-    start, due = task.created_at, task.due_at
+    """The moment `share` of the allotted time is used; finished pauses don't count as used
+    (they lie before any level still to fire)."""
+    start, due, paused = task.created_at, task.due_at, dt.timedelta(minutes=task.paused_minutes)
     if not task.limit_unit.startswith("working"):
-        return start + (due - start) * share
-    allotted = working_time_between(calendar, start, due)
-    minutes = round(allotted.total_seconds() / 60 * share)
+        return start + (due - start - paused) * share + paused
+    allotted = working_time_between(calendar, start, due) - paused
+    minutes = round(allotted.total_seconds() / 60 * share + task.paused_minutes)
     return add_working_time(calendar, start, minutes, "working_minutes")
 
 

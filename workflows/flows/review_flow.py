@@ -1,0 +1,45 @@
+"""Reviews beside the case flow: extension requests (延期) and parking (挂账).
+
+Each request is a small process of its own whose tasks are indexed like any other (same case,
+same lists); the services take the case's main process lock for every change, so a review and
+the case's own tasks never change at the same time.
+"""
+
+from viewflow import this
+from viewflow.workflow import flow, lock
+
+from .nodes import Step
+from .views import task_redirect_view
+
+
+def step() -> Step:
+    return Step(task_redirect_view).onCreate(this.task_created)
+
+
+class ReviewFlow(flow.Flow):
+    process_title = "Review"
+    lock_impl = lock.SelectForUpdateLock(nowait=False)
+
+    start_extension = flow.StartHandle(this.start_review).Next(this.extension_review)
+    extension_review = step().Otherwise(this.end)
+
+    start_parking = flow.StartHandle(this.start_review).Next(this.parking_review)
+    parking_review = step().Route(approve=this.parked).Otherwise(this.end)
+    parked = step().Otherwise(this.end)
+
+    end = flow.End()
+
+    def start_review(self, activation, case, request, role=None, unit_id=None):
+        activation.process.data = {
+            "case": case.pk,
+            "request": request.pk,
+            "role": role,
+            "unit": unit_id,
+        }
+        activation.process.cityops_case = case
+        return activation.process
+
+    def task_created(self, activation):
+        from ..services.tasks import task_open
+
+        task_open(activation=activation)

@@ -1,0 +1,225 @@
+"""Requests about a handling task: more time (延期), parking (挂账), waiting for the reporter.
+
+An extension request stops the task's clock until it is decided; the shift leader decides a
+case's first request, the supervisor any later one. Parking stops the clock once approved,
+until the shift leader resumes. Waiting for information stops it until the handler resumes.
+Decisions are review tasks (ReviewFlow) completed through `task_complete`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from departments.access import centre_ids
+from departments.models import Role
+
+from ..models import (
+    CaseRequest,
+    CaseTask,
+    PauseInterval,
+    PauseReason,
+    RequestKind,
+    RequestStatus,
+    Stage,
+    TaskStatus,
+)
+from ..sla.pauses import pause_end, pause_start
+from .errors import Conflict
+from .events import event_record
+from .tasks import _check_actor, _locked
+
+EXTENSION_UNITS = ("natural_hours", "working_hours", "working_days")
+MAX_EXTENSION = {"natural_hours": 24 * 30, "working_hours": 8 * 60, "working_days": 60}
+
+
+def _held_handling_task(actor, task: CaseTask, now) -> None:
+    """The actor holds an open, running handling task (checked under the case lock)."""
+    if task.stage != Stage.HANDLING:
+        raise Conflict(_("Only a handling task can ask for this."), "not_allowed")
+    if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
+        raise Conflict(_("Claim the task first."), "not_holder")
+    if task.paused_since is not None:
+        raise Conflict(_("The task's clock is already stopped."), "paused")
+
+
+def _clean_extension(amount, unit: str, reason: str) -> tuple[int, str, str]:
+    errors = {}
+    if unit not in EXTENSION_UNITS:
+        errors["unit"] = _("Choose one of: %(units)s.") % {"units": ", ".join(EXTENSION_UNITS)}
+    elif not isinstance(amount, int) or not 0 < amount <= MAX_EXTENSION[unit]:
+        errors["amount"] = _("A whole number from 1 to %(max)d.") % {"max": MAX_EXTENSION[unit]}
+    if not (reason or "").strip():
+        errors["reason"] = _("This field is required.")
+    if errors:
+        raise ValidationError(errors)
+    return amount, unit, reason.strip()
+
+
+def _start_review(flow_node, case, request: CaseRequest, role: str, unit_id: int) -> None:
+    flow_node.run(case=case, request=request, role=role, unit_id=unit_id)
+
+
+def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) -> CaseRequest:
+    """The handler asks for more time before the due time; the clock stops meanwhile."""
+    from ..flows import ReviewFlow
+
+    _check_actor(actor, task)
+    amount, unit, reason = _clean_extension(amount, unit, reason)
+    now = timezone.now()
+    with _locked(task) as (task, _flow_task):
+        _held_handling_task(actor, task, now)
+        if task.due_at is not None and now >= task.due_at:
+            raise Conflict(_("The due time has passed: too late to ask for more time."), "overdue")
+        earlier = CaseRequest.objects.filter(case=task.case, kind=RequestKind.EXTENSION)
+        first = not earlier.exists()
+        request = CaseRequest.objects.create(
+            case=task.case,
+            task=task,
+            kind=RequestKind.EXTENSION,
+            amount=amount,
+            amount_unit=unit,
+            reason=reason,
+            requested_by=actor,
+            created_at=now,
+        )
+        pause_start(task=task, reason=PauseReason.EXTENSION, now=now)
+        role, unit_id = (
+            (Role.SHIFT_LEADER, centre_ids(task.case.city_id)[0])
+            if first
+            else (Role.SUPERVISOR, task.case.city_id)
+        )
+        _start_review(ReviewFlow.start_extension, task.case, request, role, unit_id)
+        event_record(
+            case=task.case,
+            task=task,
+            action="extension_request",
+            actor=actor,
+            stage_from=task.stage,
+            stage_to=task.stage,
+            payload={"amount": amount, "unit": unit, "reason": reason, "decided_by": role},
+        )
+    return request
+
+
+def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
+    """The handler asks to park the case (挂账): it cannot be handled for now."""
+    from ..flows import ReviewFlow
+
+    _check_actor(actor, task)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("This field is required.")})
+    now = timezone.now()
+    with _locked(task) as (task, _flow_task):
+        _held_handling_task(actor, task, now)
+        if CaseRequest.objects.filter(
+            task=task, kind=RequestKind.PARKING, status=RequestStatus.PENDING
+        ).exists():
+            raise Conflict(_("A parking request is already waiting."), "pending")
+        request = CaseRequest.objects.create(
+            case=task.case,
+            task=task,
+            kind=RequestKind.PARKING,
+            reason=reason.strip(),
+            requested_by=actor,
+            created_at=now,
+        )
+        _start_review(
+            ReviewFlow.start_parking,
+            task.case,
+            request,
+            Role.SHIFT_LEADER,
+            centre_ids(task.case.city_id)[0],
+        )
+        event_record(
+            case=task.case,
+            task=task,
+            action="parking_request",
+            actor=actor,
+            stage_from=task.stage,
+            stage_to=task.stage,
+            payload={"reason": reason.strip()},
+        )
+    return request
+
+
+def info_wait(*, actor, task: CaseTask, reason: str) -> CaseTask:
+    """The handler waits for information from the reporter; the clock stops."""
+    _check_actor(actor, task)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("This field is required.")})
+    now = timezone.now()
+    with _locked(task) as (task, _flow_task):
+        _held_handling_task(actor, task, now)
+        pause_start(task=task, reason=PauseReason.WAITING_INFO, now=now)
+        event_record(
+            case=task.case,
+            task=task,
+            action="wait_info",
+            actor=actor,
+            stage_from=task.stage,
+            stage_to=task.stage,
+            payload={"reason": reason.strip()},
+        )
+    return task
+
+
+def info_received(*, actor, task: CaseTask) -> CaseTask:
+    """The information arrived: the clock runs again, the due time moved by the wait."""
+    _check_actor(actor, task)
+    now = timezone.now()
+    with _locked(task) as (task, _flow_task):
+        interval = PauseInterval.objects.filter(task=task, ended_at__isnull=True).first()
+        if interval is None or interval.reason != PauseReason.WAITING_INFO:
+            raise Conflict(_("The task is not waiting for information."), "not_waiting")
+        if task.owner_id != actor.pk:
+            raise Conflict(_("You do not hold this task."), "not_holder")
+        ended = pause_end(task=task, now=now)
+        event_record(
+            case=task.case,
+            task=task,
+            action="info_received",
+            actor=actor,
+            stage_from=task.stage,
+            stage_to=task.stage,
+            payload={"paused_minutes": ended.paused_minutes, "due_at": task.due_at},
+        )
+    return task
+
+
+def review_apply(*, review: CaseTask, outcome: str, process_data: dict, actor, now) -> dict:
+    """A review task's decision applied to the request and the handling task it concerns
+    (the caller holds the case lock); returns what the audit event should say."""
+    request = CaseRequest.objects.select_related("task__case", "task__calendar").get(
+        pk=process_data["request"]
+    )
+    handling = request.task
+    handling.case = review.case  # one object for the case, saved once by the caller too
+    if review.stage == Stage.PARKED:  # resume after parking
+        ended = pause_end(task=handling, now=now)
+        request.status = RequestStatus.RESUMED
+        said = {"paused_minutes": ended.paused_minutes if ended else 0}
+    elif outcome == "approve" and request.kind == RequestKind.PARKING:
+        pause_start(task=handling, reason=PauseReason.PARKED, now=now)
+        request.status, said = RequestStatus.APPROVED, {}
+    elif request.kind == RequestKind.EXTENSION:
+        approved = outcome == "approve"
+        extra = (request.amount, request.amount_unit) if approved else None
+        pause_end(task=handling, now=now, extra=extra)
+        request.status = RequestStatus.APPROVED if approved else RequestStatus.REJECTED
+        if approved:
+            handling.case.extension_count += 1
+            handling.case.save(update_fields=["extension_count", "updated_at"])
+        said = {"amount": request.amount, "unit": request.amount_unit} if approved else {}
+    else:
+        request.status, said = RequestStatus.REJECTED, {}
+    if request.status != RequestStatus.RESUMED:
+        request.decided_by, request.decided_at = actor, now
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    return {
+        "request": request.pk,
+        "kind": request.kind,
+        **said,
+        "due_at": handling.due_at.isoformat() if handling.due_at else None,
+    }
