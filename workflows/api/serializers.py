@@ -93,6 +93,26 @@ class TaskSubdispatchInput(serializers.Serializer):
     unit = serializers.CharField(max_length=40)
 
 
+class ExtensionInput(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=1, max_value=10_000)
+    unit = serializers.ChoiceField(choices=["natural_hours", "working_hours", "working_days"])
+    reason = serializers.CharField(max_length=TEXT_MAX)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX)
+
+
+class RequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    amount = serializers.IntegerField(allow_null=True)
+    unit = serializers.CharField(source="amount_unit")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 # --- output ----------------------------------------------------------------------------------
 
 

@@ -55,6 +55,26 @@ urlpatterns = [
         name="task-subdispatch",
     ),
     path(
+        "tasks/<dbid:task_id>/extension/",
+        views_tasks.TaskExtensionView.as_view(),
+        name="task-extension",
+    ),
+    path(
+        "tasks/<dbid:task_id>/parking/",
+        views_tasks.TaskParkingView.as_view(),
+        name="task-parking",
+    ),
+    path(
+        "tasks/<dbid:task_id>/waiting-info/",
+        views_tasks.TaskWaitInfoView.as_view(),
+        name="task-waiting-info",
+    ),
+    path(
+        "tasks/<dbid:task_id>/info-received/",
+        views_tasks.TaskInfoReceivedView.as_view(),
+        name="task-info-received",
+    ),
+    path(
         "notifications/",
         views_notifications.NotificationListView.as_view(),
         name="notification-list",

@@ -15,9 +15,13 @@ from departments.models import Unit
 from ..models import CaseTask
 from ..selectors.tasks import BadCursor, task_for_user, task_list
 from ..services.outcomes import task_complete
+from ..services.requests import extension_request, info_received, info_wait, parking_request
 from ..services.tasks import task_claim, task_release, task_subdispatch
 from .serializers import (
     MAX_ID,
+    ExtensionInput,
+    ReasonInput,
+    RequestOutput,
     TaskCompleteInput,
     TaskListQuery,
     TaskOutput,
@@ -112,3 +116,41 @@ class TaskSubdispatchView(APIView):
         unit = _unit(parse(TaskSubdispatchInput, request.data)["unit"])
         task = task_subdispatch(actor=request.user, task=task, unit=unit)
         return task_response(request, task)
+
+
+class TaskExtensionView(APIView):
+    """POST {amount, unit, reason}: the handler asks for more time (the clock stops until the
+    shift leader, or the supervisor for a later request, decides)."""
+
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_or_404(request.user, task_id)
+        data = parse(ExtensionInput, request.data)
+        made = extension_request(actor=request.user, task=task, **data)
+        return Response(RequestOutput(made).data, status=201)
+
+
+class TaskParkingView(APIView):
+    """POST {reason}: the handler asks to park the case (挂账); the shift leader decides."""
+
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_or_404(request.user, task_id)
+        reason = parse(ReasonInput, request.data)["reason"]
+        made = parking_request(actor=request.user, task=task, reason=reason)
+        return Response(RequestOutput(made).data, status=201)
+
+
+class TaskWaitInfoView(APIView):
+    """POST {reason}: waiting for information from the reporter stops the clock."""
+
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_or_404(request.user, task_id)
+        reason = parse(ReasonInput, request.data)["reason"]
+        return task_response(request, info_wait(actor=request.user, task=task, reason=reason))
+
+
+class TaskInfoReceivedView(APIView):
+    """POST: the information arrived; the clock runs again."""
+
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_or_404(request.user, task_id)
+        return task_response(request, info_received(actor=request.user, task=task))
