@@ -129,3 +129,24 @@ def seed_cases(*, scheme_id: int) -> int:
         )
         _walk(case, steps)
     return len(WALKS)
+
+
+DEMO_SHORT_CODE = "0199"
+
+
+def seed_short_limit_category(*, scheme_id: int) -> Category:
+    """A demo-only event category with a 3-minute handling limit, to watch a case turn at
+    risk, then overdue, escalate and get a supervision order within minutes."""
+    from departments.models import Unit
+
+    category, _ = Category.objects.update_or_create(
+        scheme_id=scheme_id, kind="event", code=DEMO_SHORT_CODE,
+        defaults={
+            "major_code": "01", "major_name": "市容环境",
+            "name": "演示：3分钟时限 Demo: 3-minute limit",
+            "default_unit": Unit.objects.get(code="SANI"),
+            "limit_value": 3, "limit_unit": "natural_minutes", "urgency": "urgent",
+            "filing_conditions": "Demo category (seed_demo): not part of any code scheme.",
+        },
+    )
+    return category

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from departments.demo import seed_accounts, seed_organisation
-from workflows.demo import seed_cases
+from workflows.demo import seed_cases, seed_short_limit_category
 from workflows.models import CategoryScheme
 from workflows.services.categories import categories_import
 
@@ -42,6 +42,7 @@ class Command(BaseCommand):
         org.city.save(update_fields=["category_scheme"])
         password = password or settings.DEMO_PASSWORD
         users = seed_accounts(password)
+        seed_short_limit_category(scheme_id=org.city.category_scheme_id)
         cases = seed_cases(scheme_id=org.city.category_scheme_id)
         self.stdout.write(
             self.style.SUCCESS(
