@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from .models import Case, CaseEvent, CaseTask, Category, CategoryScheme, RoutingRule
+from .models import (
+    Case,
+    CaseEvent,
+    CaseRequest,
+    CaseTask,
+    Category,
+    CategoryScheme,
+    Notification,
+    OutboxMessage,
+    PauseInterval,
+    RoutingRule,
+    SupervisionOrder,
+    ThresholdRule,
+)
 
 
 @admin.register(CategoryScheme)
@@ -72,4 +85,52 @@ class CaseEventAdmin(ReadOnlyAdmin):
     list_filter = ["action"]
     search_fields = ["case__number"]
     list_select_related = ["case", "actor", "unit"]
+    show_full_result_count = False
+
+
+@admin.register(ThresholdRule)
+class ThresholdRuleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "category", "area", "is_active"]
+    list_filter = ["is_active"]
+    autocomplete_fields = ["category", "area"]
+
+
+@admin.register(SupervisionOrder)
+class SupervisionOrderAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "case", "unit", "issued_by", "reply_due_at", "status"]
+    list_filter = ["status"]
+    search_fields = ["case__number"]
+    list_select_related = ["case", "unit", "issued_by"]
+
+
+@admin.register(CaseRequest)
+class CaseRequestAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "case", "kind", "status", "amount", "amount_unit"]
+    list_filter = ["kind", "status"]
+    search_fields = ["case__number"]
+    list_select_related = ["case"]
+
+
+@admin.register(PauseInterval)
+class PauseIntervalAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "ended_at", "case", "reason", "paused_minutes"]
+    list_filter = ["reason"]
+    list_select_related = ["case"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "kind", "title", "read_at"]
+    list_filter = ["kind"]
+    list_select_related = ["user"]
+    show_full_result_count = False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Delivery state of side effects; a failed message can be read here (and retried by
+    clearing its failure in the database, deliberately not a button)."""
+
+    list_display = ["id", "channel", "created_at", "attempts", "delivered_at", "failed_at"]
+    list_filter = ["channel"]
     show_full_result_count = False
