@@ -140,12 +140,17 @@ def seed_short_limit_category(*, scheme_id: int) -> Category:
     from departments.models import Unit
 
     category, _ = Category.objects.update_or_create(
-        scheme_id=scheme_id, kind="event", code=DEMO_SHORT_CODE,
+        scheme_id=scheme_id,
+        kind="event",
+        code=DEMO_SHORT_CODE,
         defaults={
-            "major_code": "01", "major_name": "市容环境",
+            "major_code": "01",
+            "major_name": "市容环境",
             "name": "演示：3分钟时限 Demo: 3-minute limit",
             "default_unit": Unit.objects.get(code="SANI"),
-            "limit_value": 3, "limit_unit": "natural_minutes", "urgency": "urgent",
+            "limit_value": 3,
+            "limit_unit": "natural_minutes",
+            "urgency": "urgent",
             "filing_conditions": "Demo category (seed_demo): not part of any code scheme.",
         },
     )

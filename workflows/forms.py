@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from departments.models import GridCell, Unit, UnitKind
 
 from .flows.stages import STAGES
-from .models import ArchiveType, CaseStatus, CaseTask, Category, Source, Urgency
+from .models import ArchiveType, CaseStatus, CaseTask, Category, LimitUnit, Source, Stage, Urgency
 
 # What each outcome is called on its button.
 OUTCOME_LABELS = {
@@ -31,6 +31,14 @@ OUTCOME_LABELS = {
     "pass": _("Check passed (核查通过)"),
     "fail": _("Check failed: rework (返工)"),
     "close": _("Close the case (结案)"),
+}
+# Review tasks (extension, parking) share outcome names with the return review: their own words.
+STAGE_OUTCOME_LABELS = {
+    (Stage.EXTENSION_REVIEW, "approve"): _("Approve the extension (同意延期)"),
+    (Stage.EXTENSION_REVIEW, "reject"): _("Reject the extension"),
+    (Stage.PARKING_REVIEW, "approve"): _("Approve parking (同意挂账)"),
+    (Stage.PARKING_REVIEW, "reject"): _("Reject parking"),
+    (Stage.PARKED, "resume"): _("Resume handling (恢复处置)"),
 }
 
 # Optional fields an outcome offers besides the ones its stage requires (flows.stages).
@@ -90,7 +98,9 @@ class OutcomeForm(forms.Form):
         kwargs.setdefault("auto_id", f"id_{outcome}_%s")
         super().__init__(*args, initial={"outcome": outcome}, **kwargs)
         self.task, self.outcome_name = task, outcome
-        self.label = OUTCOME_LABELS.get(outcome, outcome)
+        self.label = STAGE_OUTCOME_LABELS.get((task.stage, outcome)) or OUTCOME_LABELS.get(
+            outcome, outcome
+        )
         self.is_negative = outcome in NEGATIVE_OUTCOMES
         spec = STAGES[task.stage].outcome(outcome) if task.stage in STAGES else None
         required = set(spec.requires if spec else ()) | set(OUTCOME_REQUIRED_EXTRA.get(outcome, ()))
@@ -155,6 +165,64 @@ class SubdispatchForm(forms.Form):
     def __init__(self, *args, sub_unit_ids, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = Unit.objects.filter(pk__in=sub_unit_ids).order_by("code")
+
+
+class RequestForm(forms.Form):
+    """A handler's request about their running handling task: a reason, and what it is for."""
+
+    name = ""  # the route's last part and the form's HTML ids
+    title = ""
+    help = ""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        required=False,  # the service says it is required (and why)
+        widget=forms.Textarea(attrs={"rows": 2, "required": True}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.name}_%s")
+        super().__init__(*args, **kwargs)
+
+
+EXTENSION_UNIT_CHOICES = (LimitUnit.WORKING_HOURS, LimitUnit.WORKING_DAYS, LimitUnit.NATURAL_HOURS)
+
+
+class ExtensionRequestForm(RequestForm):
+    name = "extension"
+    title = _("More time (延期)")
+    help = _("The clock stops until the request is decided.")
+    field_order = ("amount", "unit", "reason")
+
+    amount = forms.IntegerField(
+        label=_("Amount"), widget=forms.NumberInput(attrs={"min": 1, "class": "narrow"})
+    )
+    unit = forms.ChoiceField(
+        label=_("Time unit"), choices=[(u.value, u.label) for u in EXTENSION_UNIT_CHOICES]
+    )
+
+
+class ParkingRequestForm(RequestForm):
+    name = "parking"
+    title = _("Park (挂账)")
+    help = _(
+        "For a case that cannot be handled for now: once the shift leader approves, the clock "
+        "stops until they resume it."
+    )
+
+
+class InfoWaitForm(RequestForm):
+    name = "waiting-info"
+    title = _("Waiting for the reporter")
+    help = _("The clock stops until you note that the information has arrived.")
+
+
+REQUEST_FORMS: tuple[type[RequestForm], ...] = (
+    ExtensionRequestForm,
+    ParkingRequestForm,
+    InfoWaitForm,
+)
 
 
 class CancelForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views_cases, views_notifications, views_tasks
+from . import views_cases, views_notifications, views_sla, views_tasks
 
 
 class DatabaseIdConverter:
@@ -73,6 +73,19 @@ urlpatterns = [
         "tasks/<dbid:task_id>/info-received/",
         views_tasks.TaskInfoReceivedView.as_view(),
         name="task-info-received",
+    ),
+    path(
+        "cases/<dbid:case_id>/supervise/",
+        views_sla.CaseSuperviseView.as_view(),
+        name="case-supervise",
+    ),
+    path("sla/board/", views_sla.BoardView.as_view(), name="sla-board"),
+    path("sla/breaches/", views_sla.BreachListView.as_view(), name="sla-breaches"),
+    path("supervision/", views_sla.OrderListView.as_view(), name="order-list"),
+    path(
+        "supervision/<dbid:order_id>/reply/",
+        views_sla.OrderReplyView.as_view(),
+        name="order-reply",
     ),
     path(
         "notifications/",

@@ -211,7 +211,7 @@ def review_apply(*, review: CaseTask, outcome: str, process_data: dict, actor, n
         if approved:
             handling.case.extension_count += 1
             handling.case.save(update_fields=["extension_count", "updated_at"])
-        said = {"amount": request.amount, "unit": request.amount_unit} if approved else {}
+        said = {"amount": request.amount, "amount_unit": request.amount_unit} if approved else {}
     else:
         request.status, said = RequestStatus.REJECTED, {}
     if request.status != RequestStatus.RESUMED:

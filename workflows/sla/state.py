@@ -11,7 +11,7 @@ from django.conf import settings
 from departments.calendars import WorkingCalendar, working_time_between
 from departments.selectors import working_calendar
 
-from ..models import Case, CaseStatus, CaseTask, TaskStatus
+from ..models import Case, CaseStatus, CaseTask, Stage, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -76,4 +76,13 @@ def case_sla(case: Case, now: dt.datetime) -> SlaSnapshot:
         return _snapshot(case.due_at, used, "met" if end <= case.due_at else "missed")
     if not case.is_open:
         return _snapshot(case.due_at, used, None)
+    if (
+        case.stage == Stage.HANDLING
+        and case.tasks.filter(
+            stage=Stage.HANDLING,
+            status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED],
+            paused_since__isnull=False,
+        ).exists()
+    ):
+        return _snapshot(case.due_at, used, "paused")
     return _running(case.due_at, used, now)

@@ -45,6 +45,21 @@ EVENT_LABELS = {
     "pass": gettext_lazy("Check passed (核查通过)"),
     "fail": gettext_lazy("Check failed: rework (返工)"),
     "close": gettext_lazy("Closed (结案)"),
+    "extension_request": gettext_lazy("Asked for more time (延期申请)"),
+    "extension_review_approve": gettext_lazy("Extension approved"),
+    "extension_review_reject": gettext_lazy("Extension rejected"),
+    "parking_request": gettext_lazy("Asked to park the case (挂账申请)"),
+    "parking_review_approve": gettext_lazy("Parking approved: clock stopped"),
+    "parking_review_reject": gettext_lazy("Parking rejected"),
+    "parked_resume": gettext_lazy("Resumed after parking"),
+    "wait_info": gettext_lazy("Waiting for the reporter: clock stopped"),
+    "info_received": gettext_lazy("Information received: clock running"),
+    "sla_remind": gettext_lazy("Deadline reminder (50 %)"),
+    "sla_warn": gettext_lazy("Deadline warning (75 %)"),
+    "sla_overdue": gettext_lazy("Overdue: supervision order issued (超期督办)"),
+    "sla_leadership": gettext_lazy("Notice to city leadership (通报)"),
+    "supervise": gettext_lazy("Supervision order issued (督办)"),
+    "supervise_reply": gettext_lazy("Supervision order answered"),
 }
 # Event payload entries worth showing on the timeline, in this order.
 EVENT_DETAILS = {
@@ -54,6 +69,10 @@ EVENT_DETAILS = {
     "unit": gettext_lazy("Unit"),
     "archive_type": gettext_lazy("Archive type"),
     "photos": gettext_lazy("Photos"),
+    "amount": gettext_lazy("Amount"),
+    "amount_unit": gettext_lazy("Time unit"),
+    "paused_minutes": gettext_lazy("Paused minutes"),
+    "due_at": gettext_lazy("Due"),
 }
 
 

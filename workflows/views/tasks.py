@@ -17,12 +17,13 @@ from departments.access import can_act_on_task, staff_scope
 from departments.models import Role
 from departments.selectors import unit_descendant_ids
 
-from ..forms import OutcomeForm, SubdispatchForm, add_service_errors, outcome_forms
+from ..forms import OutcomeForm, RequestForm, SubdispatchForm, add_service_errors, outcome_forms
 from ..models import CaseTask, PhotoKind, Stage, TaskStatus
 from ..selectors.tasks import SCOPES, BadCursor, task_for_user, task_list
 from ..services.errors import Conflict
 from ..services.outcomes import allowed_outcomes, task_complete
 from ..services.tasks import task_claim, task_release, task_subdispatch
+from .requests import task_request_context
 
 DEFAULT_SCOPE = "inbox"
 
@@ -66,6 +67,7 @@ def _task_page(
     *,
     bound: OutcomeForm | None = None,
     subdispatch: SubdispatchForm | None = None,
+    request_form: RequestForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     names = allowed_outcomes(request.user, task)
@@ -84,6 +86,7 @@ def _task_page(
         "holds": task.status == TaskStatus.CLAIMED and task.owner_id == request.user.pk,
         "subdispatch_form": subdispatch or _subdispatch_offer(request.user, task),
         "photos": [p for p in task.case.attachments.all() if p.kind == PhotoKind.BEFORE],
+        **task_request_context(request.user, task, bound=request_form),
     }
     return render(request, "workflows/task_detail.html", context, status=status)
 
