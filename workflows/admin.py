@@ -1,6 +1,12 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
+from departments.models import Role, Unit
+
+from .integrations.keys import api_key_issue, api_key_revoke
 from .models import (
+    ApiKey,
     Case,
     CaseEvent,
     CaseRequest,
@@ -11,6 +17,7 @@ from .models import (
     OutboxMessage,
     PauseInterval,
     RoutingRule,
+    Scope,
     SupervisionOrder,
     ThresholdRule,
 )
@@ -134,3 +141,69 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ["id", "channel", "created_at", "attempts", "delivered_at", "failed_at"]
     list_filter = ["channel"]
     show_full_result_count = False
+
+
+class ApiKeyForm(forms.ModelForm):
+    """Issuing a key: what it may do, and for tasks:act the unit and role it acts as."""
+
+    scope_choices = forms.MultipleChoiceField(
+        label=_("Scopes"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
+    unit = forms.ModelChoiceField(Unit.objects.all(), required=False, label=_("Acts in unit"))
+    role = forms.ChoiceField(
+        choices=[("", "—"), *Role.choices], required=False, label=_("Acts as role")
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "scopes", "user", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "prefix",
+        "scopes",
+        "user",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "scope_choices", "unit", "role"]
+        return ["name", *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        record, key = api_key_issue(
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scope_choices"],
+            unit=form.cleaned_data["unit"],
+            role=form.cleaned_data["role"] or None,
+        )
+        obj.pk = record.pk
+        messages.warning(
+            request,
+            _("The key for %(name)s — shown only now, copy it: %(key)s")
+            % {"name": record.name, "key": key},
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the key's history stays
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(actor=request.user, key=key)

@@ -63,6 +63,8 @@ def _reportable_categories():
 
 
 class CategoryListView(APIView):
+    required_scope = "cases:read"
+
     def get(self, request: Request) -> Response:
         return Response(CategoryOutput(_reportable_categories(), many=True).data)
 
@@ -87,6 +89,8 @@ def _case_or_404(user, case_id: int) -> Case:
 class CaseReportView(APIView):
     """POST (JSON or multipart with repeated `photos`) → 201 with the new case."""
 
+    required_scope = "cases:report"
+
     def post(self, request: Request) -> Response:
         report = CaseReport(**parse(CaseReportInput, request.data))
         case = case_report(actor=request.user, report=report)
@@ -94,17 +98,23 @@ class CaseReportView(APIView):
 
 
 class CaseDetailView(APIView):
+    required_scope = "cases:read"
+
     def get(self, request: Request, case_id: int) -> Response:
         return case_response(request, _case_or_404(request.user, case_id))
 
 
 class CaseTimelineView(APIView):
+    required_scope = "cases:read"
+
     def get(self, request: Request, case_id: int) -> Response:
         case = _case_or_404(request.user, case_id)
         return Response(EventOutput(case_timeline(case), many=True).data)
 
 
 class CaseCancelView(APIView):
+    required_scope = "tasks:act"
+
     def post(self, request: Request, case_id: int) -> Response:
         case = _case_or_404(request.user, case_id)
         data = parse(CaseCancelInput, request.data)

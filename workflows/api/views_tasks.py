@@ -57,6 +57,8 @@ def _unit(ref: str) -> Unit:
 class TaskListView(APIView):
     """GET ?scope=inbox|queue|done&cursor=&limit= → {"results": [...], "next": url|null}."""
 
+    required_scope = "tasks:act"
+
     def get(self, request: Request) -> Response:
         query = parse(TaskListQuery, request.query_params)
         try:
@@ -75,17 +77,23 @@ class TaskListView(APIView):
 
 
 class TaskDetailView(APIView):
+    required_scope = "tasks:act"
+
     def get(self, request: Request, task_id: int) -> Response:
         return task_response(request, _task_or_404(request.user, task_id))
 
 
 class TaskClaimView(APIView):
+    required_scope = "tasks:act"
+
     def post(self, request: Request, task_id: int) -> Response:
         task = task_claim(actor=request.user, task=_task_or_404(request.user, task_id))
         return task_response(request, task)
 
 
 class TaskReleaseView(APIView):
+    required_scope = "tasks:act"
+
     def post(self, request: Request, task_id: int) -> Response:
         task = task_release(actor=request.user, task=_task_or_404(request.user, task_id))
         return task_response(request, task)
@@ -93,6 +101,8 @@ class TaskReleaseView(APIView):
 
 class TaskCompleteView(APIView):
     """POST (JSON or multipart with repeated `photos`) {outcome, result, reason, …}."""
+
+    required_scope = "tasks:act"
 
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
@@ -111,6 +121,8 @@ class TaskCompleteView(APIView):
 class TaskSubdispatchView(APIView):
     """POST {unit: code or id}: the unit head sends a handling task to a sub-unit."""
 
+    required_scope = "tasks:act"
+
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)  # includes the head of the task's unit
         unit = _unit(parse(TaskSubdispatchInput, request.data)["unit"])
@@ -122,6 +134,8 @@ class TaskExtensionView(APIView):
     """POST {amount, unit, reason}: the handler asks for more time (the clock stops until the
     shift leader, or the supervisor for a later request, decides)."""
 
+    required_scope = "tasks:act"
+
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
         data = parse(ExtensionInput, request.data)
@@ -131,6 +145,8 @@ class TaskExtensionView(APIView):
 
 class TaskParkingView(APIView):
     """POST {reason}: the handler asks to park the case (挂账); the shift leader decides."""
+
+    required_scope = "tasks:act"
 
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
@@ -142,6 +158,8 @@ class TaskParkingView(APIView):
 class TaskWaitInfoView(APIView):
     """POST {reason}: waiting for information from the reporter stops the clock."""
 
+    required_scope = "tasks:act"
+
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
         reason = parse(ReasonInput, request.data)["reason"]
@@ -150,6 +168,8 @@ class TaskWaitInfoView(APIView):
 
 class TaskInfoReceivedView(APIView):
     """POST: the information arrived; the clock runs again."""
+
+    required_scope = "tasks:act"
 
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)

@@ -10,6 +10,7 @@ from .cases import (
 )
 from .categories import Category, CategoryKind, CategoryScheme, LimitUnit, Urgency
 from .events import CaseEvent
+from .integrations import ApiKey, Scope
 from .routing import RoutingRule
 from .sla import (
     CaseRequest,
@@ -26,6 +27,7 @@ from .sla import (
 from .tasks import CaseTask, TaskStatus
 
 __all__ = [
+    "ApiKey",
     "ArchiveType",
     "Attachment",
     "Case",
@@ -47,6 +49,7 @@ __all__ = [
     "RequestKind",
     "RequestStatus",
     "RoutingRule",
+    "Scope",
     "Source",
     "Stage",
     "SupervisionOrder",

@@ -1,0 +1,1 @@
+"""For other systems: API keys, idempotent writes, webhooks, Open311."""
