@@ -10,7 +10,13 @@ from .cases import (
 )
 from .categories import Category, CategoryKind, CategoryScheme, LimitUnit, Urgency
 from .events import CaseEvent
-from .integrations import ApiKey, Scope
+from .integrations import (
+    ApiKey,
+    IdempotencyRecord,
+    Scope,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from .routing import RoutingRule
 from .sla import (
     CaseRequest,
@@ -39,6 +45,7 @@ __all__ = [
     "Category",
     "CategoryKind",
     "CategoryScheme",
+    "IdempotencyRecord",
     "LimitUnit",
     "Notification",
     "OrderStatus",
@@ -56,4 +63,6 @@ __all__ = [
     "TaskStatus",
     "ThresholdRule",
     "Urgency",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
