@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,44 +24,55 @@ from departments.models import Role
 from departments.selectors import working_calendar
 
 from ..models import CaseEvent, CaseTask, SupervisionOrder, TaskStatus
-from ..services.notifications import notify, users_holding
-from .thresholds import levels_for, next_threshold
+from ..services.notifications import Notice, notify_many, users_holding
+from .thresholds import levels_resolver, next_threshold
 
 OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
 @dataclass
-class _Batch:
-    """What one batch writes, gathered so that it is written in bulk."""
+class _Sweep:
+    """What one sweep call reads once (rules, recipients) and what a batch writes in bulk."""
 
     now: dt.datetime
-    events: list[CaseEvent] = field(default_factory=list)
-    orders: list[SupervisionOrder] = field(default_factory=list)
+    resolve: Callable = field(default_factory=levels_resolver)
     people: dict[tuple[str, int], list] = field(default_factory=dict)
     levels: dict[tuple[int, int | None], list[dict]] = field(default_factory=dict)
+    events: list[CaseEvent] = field(default_factory=list)
+    orders: list[SupervisionOrder] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     def holders(self, role: str, unit_id: int) -> list:
         key = (role, unit_id)
         if key not in self.people:
-            self.people[key] = list(users_holding(role, [unit_id]))
+            self.people[key] = list(users_holding(role, [unit_id]).values_list("pk", flat=True))
         return self.people[key]
 
     def levels_for(self, task: CaseTask) -> list[dict]:
         key = (task.case.category_id, task.case.area_id)
         if key not in self.levels:
-            self.levels[key] = levels_for(task.case)
+            self.levels[key] = self.resolve(*key)
         return self.levels[key]
+
+    def flush(self) -> int:
+        """Write the batch's events, orders and notices; returns how many levels fired."""
+        fired = len(self.events)
+        CaseEvent.objects.bulk_create(self.events)
+        SupervisionOrder.objects.bulk_create(self.orders)
+        notify_many(self.notices)
+        self.events, self.orders, self.notices = [], [], []
+        return fired
 
 
 def _calendar(task: CaseTask) -> WorkingCalendar:
     return working_calendar(task.calendar) if task.calendar_id else WorkingCalendar.standard()
 
 
-def _assignee_or_queue(task: CaseTask, batch: _Batch) -> list:
-    return [task.owner] if task.owner_id else batch.holders(task.role, task.unit_id)
+def _assignee_or_queue(task: CaseTask, batch: _Sweep) -> list:
+    return [task.owner_id] if task.owner_id else batch.holders(task.role, task.unit_id)
 
 
-def _recipients(action: str, task: CaseTask, batch: _Batch) -> list:
+def _recipients(action: str, task: CaseTask, batch: _Sweep) -> list:
     heads = batch.holders(Role.UNIT_HEAD, task.unit_id)
     if action == "remind":
         return _assignee_or_queue(task, batch)
@@ -79,7 +91,7 @@ TITLES = {
 }
 
 
-def _fire(task: CaseTask, level: dict, batch: _Batch) -> None:
+def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
     """One escalation level: the audit event, the notices, and on overdue a 督办 order."""
     action = level["action"]
     case = task.case
@@ -103,12 +115,15 @@ def _fire(task: CaseTask, level: dict, batch: _Batch) -> None:
         "stage": task.get_stage_display(),
         "number": case.number,
     }
-    notify(
-        users=_recipients(action, task, batch),
-        kind=f"sla_{action}",
-        title=title,
-        body=_("Due %(due)s.") % {"due": f"{timezone.localtime(task.due_at):%Y-%m-%d %H:%M}"},
-        case=case,
+    due = f"{timezone.localtime(task.due_at):%Y-%m-%d %H:%M}"
+    batch.notices.append(
+        Notice(
+            users=tuple(_recipients(action, task, batch)),
+            kind=f"sla_{action}",
+            title=title,
+            body=_("Due %(due)s.") % {"due": due},
+            case=case,
+        )
     )
     if action == "overdue":
         value, unit = settings.CITYOPS_SUPERVISION_REPLY
@@ -124,7 +139,7 @@ def _fire(task: CaseTask, level: dict, batch: _Batch) -> None:
         )
 
 
-def _advance(task: CaseTask, batch: _Batch) -> None:
+def _advance(task: CaseTask, batch: _Sweep) -> None:
     """Fire every level of the task that is due by now, in order, then aim at the next."""
     levels, calendar = batch.levels_for(task), _calendar(task)
     while task.next_threshold_at is not None and task.next_threshold_at <= batch.now:
@@ -136,33 +151,62 @@ def _advance(task: CaseTask, batch: _Batch) -> None:
         task.next_threshold_at = next_threshold(task, levels, calendar)
 
 
-def _sweep_batch(now: dt.datetime, size: int) -> tuple[int, int]:
+def _claim(now: dt.datetime, size: int) -> list[CaseTask]:
+    """Lock up to `size` due rows, earliest first, skipping rows another sweeper holds.
+
+    Ids first (an ordered walk of `casetask_sweep`), then the rows with their case by key, so
+    a backlog never makes the planner sort every due row with its joins.
+    """
+    ids = list(
+        CaseTask.objects.select_for_update(skip_locked=True)
+        .filter(status__in=OPEN, next_threshold_at__lte=now)
+        .order_by("next_threshold_at", "task_id")
+        .values_list("task_id", flat=True)[:size]
+    )
+    rows = CaseTask.objects.filter(task_id__in=ids).select_related("case", "calendar")
+    return sorted(rows, key=lambda t: (t.next_threshold_at, t.task_id))
+
+
+def _save_progress(tasks: list[CaseTask]) -> None:
+    """thresholds_fired and next_threshold_at of the batch in one statement."""
+    if not tasks:
+        return
+    if connection.vendor != "postgresql":
+        CaseTask.objects.bulk_update(tasks, ["thresholds_fired", "next_threshold_at"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {CaseTask._meta.db_table} AS t SET thresholds_fired = v.fired,"
+            " next_threshold_at = v.next FROM unnest(%s::bigint[], %s::int[],"
+            " %s::timestamptz[]) AS v(id, fired, next) WHERE t.task_id = v.id",
+            [
+                [t.task_id for t in tasks],
+                [t.thresholds_fired for t in tasks],
+                [t.next_threshold_at for t in tasks],
+            ],
+        )
+
+
+def _sweep_batch(sweep: _Sweep, size: int) -> tuple[int, int]:
     """One batch in one transaction: (rows taken, levels fired)."""
     with transaction.atomic():
-        tasks = list(
-            CaseTask.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status__in=OPEN, next_threshold_at__lte=now)
-            .select_related("case", "calendar", "owner")
-            .order_by("next_threshold_at", "task_id")[:size]
-        )
-        batch = _Batch(now)
+        tasks = _claim(sweep.now, size)
         for task in tasks:
-            _advance(task, batch)
-        CaseEvent.objects.bulk_create(batch.events)
-        SupervisionOrder.objects.bulk_create(batch.orders)
-        CaseTask.objects.bulk_update(tasks, ["thresholds_fired", "next_threshold_at"])
-    return len(tasks), len(batch.events)
+            _advance(task, sweep)
+        fired = sweep.flush()
+        _save_progress(tasks)
+    return len(tasks), fired
 
 
 def sla_sweep(
     *, now: dt.datetime | None = None, batch: int = 500, budget_seconds: float = 25.0
 ) -> int:
     """Fire every escalation due by `now`; returns how many levels fired."""
-    now = now or timezone.now()
+    sweep = _Sweep(now or timezone.now())
     stop = time.monotonic() + budget_seconds
     fired = 0
     while True:
-        taken, done = _sweep_batch(now, batch)
+        taken, done = _sweep_batch(sweep, batch)
         fired += done
         if taken < batch or time.monotonic() > stop:
             return fired

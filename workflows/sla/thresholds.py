@@ -9,11 +9,13 @@ time. Each level fires once per task; `thresholds_fired` counts the fired ones a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db.models import Q
 
 from departments.calendars import WorkingCalendar, add_working_time, working_time_between
+from departments.models import Unit
 from departments.selectors import unit_ancestors
 
 from ..models import Case, CaseTask, ThresholdRule
@@ -36,6 +38,34 @@ def levels_for(case: Case, ancestors: list | None = None) -> list[dict]:
 
     best = max(rules, key=specificity, default=None)
     return list(best.levels) if best else list(settings.CITYOPS_SLA_LEVELS)
+
+
+def levels_resolver() -> Callable[[int | None, int | None], list[dict]]:
+    """`levels_for` for many cases (the sweep): the active rules and the unit tree are read
+    once, two queries, then each (category, area) is resolved in Python."""
+    rules = list(ThresholdRule.objects.filter(is_active=True))
+    parent_of = dict(Unit.objects.values_list("id", "parent_id"))
+
+    def resolve(category_id: int | None, area_id: int | None) -> list[dict]:
+        areas, unit = [], area_id
+        while unit is not None and unit not in areas:
+            areas.append(unit)
+            unit = parent_of.get(unit)
+        fitting = [
+            r
+            for r in rules
+            if (r.category_id is None or r.category_id == category_id)
+            and (r.area_id is None or r.area_id in areas)
+        ]
+
+        def specificity(rule: ThresholdRule) -> tuple:
+            depth = len(areas) - areas.index(rule.area_id) if rule.area_id else 0
+            return (rule.category_id is not None, depth)
+
+        best = max(fitting, key=specificity, default=None)
+        return list(best.levels) if best else list(settings.CITYOPS_SLA_LEVELS)
+
+    return resolve
 
 
 def level_time(task: CaseTask, level: dict, calendar: WorkingCalendar) -> dt.datetime | None:
