@@ -23,6 +23,7 @@ from departments.calendars import WorkingCalendar, add_working_time
 from departments.models import Role
 from departments.selectors import working_calendar
 
+from ..integrations.webhooks import webhooks_emit_for_events
 from ..models import CaseEvent, CaseTask, SupervisionOrder, TaskStatus
 from ..services.notifications import Notice, notify_many, users_holding
 from .thresholds import levels_resolver, next_threshold
@@ -35,7 +36,7 @@ class _Sweep:
     """What one sweep call reads once (rules, recipients) and what a batch writes in bulk."""
 
     now: dt.datetime
-    resolve: Callable = field(default_factory=levels_resolver)
+    resolve: Callable | None = None  # read on first need: an empty tick is one statement
     people: dict[tuple[str, int], list] = field(default_factory=dict)
     levels: dict[tuple[int, int | None], list[dict]] = field(default_factory=dict)
     events: list[CaseEvent] = field(default_factory=list)
@@ -51,6 +52,8 @@ class _Sweep:
     def levels_for(self, task: CaseTask) -> list[dict]:
         key = (task.case.category_id, task.case.area_id)
         if key not in self.levels:
+            if self.resolve is None:
+                self.resolve = levels_resolver()
             self.levels[key] = self.resolve(*key)
         return self.levels[key]
 
@@ -58,6 +61,7 @@ class _Sweep:
         """Write the batch's events, orders and notices; returns how many levels fired."""
         fired = len(self.events)
         CaseEvent.objects.bulk_create(self.events)
+        webhooks_emit_for_events(self.events)  # sla.warning / sla.breached
         SupervisionOrder.objects.bulk_create(self.orders)
         notify_many(self.notices)
         self.events, self.orders, self.notices = [], [], []
