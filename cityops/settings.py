@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "viewflow",
     "viewflow.workflow",
     "departments",
@@ -46,6 +48,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication (session users); DRF's own authentication runs later, in the view.
+    "workflows.integrations.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -144,6 +148,43 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per API key and per anonymous address; staff users are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "workflows.integrations.throttling.ApiKeyRateThrottle",
+        "workflows.integrations.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "apikey": env.str("CITYOPS_RATE_APIKEY", default="600/min"),
+        "anon": env.str("CITYOPS_RATE_ANON", default="60/min"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CityOps API",
+    "DESCRIPTION": (
+        "Cross-department case handling. Authenticate with `Authorization: Token <token>` "
+        "(staff, from POST /api/v1/auth/token/) or `Authorization: Bearer <API key>` "
+        "(integrating systems, by scope). Errors share one body: "
+        '`{"error": {"code", "message", "fields"?}}`. POSTs accept an `Idempotency-Key` '
+        "header (at most 255 characters): the first response is replayed for 24 hours to the "
+        "same credential with `Idempotent-Replayed: true`; the same key with another request "
+        "is 422 `idempotency_mismatch`, while the first still runs 409."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # JSON bodies; operations that take photos name multipart themselves.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PREPROCESSING_HOOKS": ["workflows.api.schema.only_api_v1"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "workflows.api.schema.add_common_errors",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Periodic work (SLA sweeps, outbox delivery): Celery beat when a broker is configured,
@@ -160,6 +201,12 @@ CITYOPS_SWEEP_INTERVAL_SECONDS = env.float("CITYOPS_SWEEP_INTERVAL_SECONDS", def
 # Uploaded photos: accepted types and size limit.
 CITYOPS_PHOTO_MAX_BYTES = env.int("CITYOPS_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CITYOPS_PHOTO_MAX_BYTES + 1024 * 1024
+
+# Webhooks: targets must resolve to public addresses, except the host names listed here
+# (exact names, e.g. an internal receiver) or when private targets are allowed altogether.
+CITYOPS_WEBHOOK_ALLOWED_HOSTS = env.list("CITYOPS_WEBHOOK_ALLOWED_HOSTS", default=[])
+CITYOPS_WEBHOOK_ALLOW_PRIVATE = env.bool("CITYOPS_WEBHOOK_ALLOW_PRIVATE", default=False)
+CITYOPS_WEBHOOK_TIMEOUT_SECONDS = env.float("CITYOPS_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 LOGGING = {
     "version": 1,
@@ -191,6 +238,11 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "func": "workflows.sla.sweep.sla_sweep",
         "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
     },
+    {
+        "name": "idempotency-purge",
+        "func": "workflows.integrations.idempotency.purge_expired",
+        "seconds": 3600,
+    },
 ]
 
 # Password of the demo accounts created by `manage.py seed_demo`.
@@ -219,3 +271,6 @@ CITYOPS_SLA_LEVELS = [
 CITYOPS_SLA_AT_RISK_PERCENT = 75
 # Reply deadline of supervision orders created on a breach.
 CITYOPS_SUPERVISION_REPLY = [1, "working_days"]
+
+# Contact shown in Open311 discovery (default: DEFAULT_FROM_EMAIL).
+OPEN311_CONTACT = env.str("OPEN311_CONTACT", default="")

@@ -35,3 +35,11 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle history lives in the cache, which outlives a test."""
+    from django.core.cache import cache
+
+    cache.clear()

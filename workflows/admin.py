@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from departments.models import Role, Unit
 
 from .integrations.keys import api_key_issue, api_key_revoke
+from .integrations.webhooks import webhook_enable
 from .models import (
     ApiKey,
     Case,
@@ -20,6 +21,8 @@ from .models import (
     Scope,
     SupervisionOrder,
     ThresholdRule,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 
@@ -207,3 +210,43 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(actor=request.user, key=key)
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdmin):
+    """Subscriptions are made through the API; here they are read, deleted or re-enabled after
+    being disabled for failures. The secret is never shown."""
+
+    list_display = ["url", "owner", "events", "is_active", "failures_in_a_row", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "owner__username"]
+    list_select_related = ["owner"]
+    exclude = ["secret"]
+    actions = ["enable"]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    @admin.action(description=_("Re-enable the selected subscriptions"))
+    def enable(self, request, queryset):
+        for subscription in queryset.filter(is_active=False):
+            webhook_enable(actor=request.user, subscription=subscription)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log, filtered by subscription."""
+
+    list_display = [
+        "created_at",
+        "subscription",
+        "event_type",
+        "attempts",
+        "last_status",
+        "delivered_at",
+        "failed_at",
+    ]
+    list_filter = [("subscription", admin.RelatedOnlyFieldListFilter), "event_type"]
+    search_fields = ["delivery_id", "event_id", "subscription__url"]
+    list_select_related = ["subscription"]
+    show_full_result_count = False

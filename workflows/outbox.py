@@ -4,13 +4,14 @@
 per batch), delivers each through its channel and marks it delivered in the same transaction.
 Several workers can run at once: a row locked by one is skipped by the others. A failed
 delivery is retried with exponential backoff (30 s, 1 min, 2 min, … capped at 1 h); after
-MAX_ATTEMPTS failures the row is given up (`failed_at`) and logged. A row with a channel we do
-not know, or a payload we cannot read, is given up at once.
+MAX_ATTEMPTS failures (or the channel's own limit in CHANNEL_MAX_ATTEMPTS) the row is given up
+(`failed_at`) and logged. A row with a channel we do not know, or a payload we cannot read, is
+given up at once.
 
 Delivery is **at least once**, not exactly once: a worker killed after a message left (or a
 database error while marking the batch) rolls the batch back, and the next run sends those
-messages again. Email tolerates the rare duplicate; webhooks carry the outbox row id as a
-delivery id so that receivers can drop duplicates.
+messages again. Email tolerates the rare duplicate; webhooks carry a delivery id
+(`X-CityOps-Delivery`, the same on every attempt) so that receivers can drop duplicates.
 
 SQLite ignores the row locks; the demo runs a single in-process worker, so that is fine.
 Runs as the periodic job "outbox-deliver" (Celery beat in production, the in-process loop of
@@ -31,7 +32,10 @@ from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 12  # ≈ 8 h of backoff: enough for a mail server
+# Webhook receivers are other organisations' systems: keep trying for more than a day
+# (7 short retries ≈ 1 h, then hourly: 40 attempts ≈ 33 h).
+CHANNEL_MAX_ATTEMPTS = {"webhook": 40}
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_RETRY = dt.timedelta(hours=1)
 TIME_BUDGET_SECONDS = 10.0
@@ -40,6 +44,11 @@ ERROR_MAX_CHARS = 2000
 
 class PermanentError(Exception):
     """The message can never be delivered as it is: retrying would not help."""
+
+
+def max_attempts(channel: str) -> int:
+    """How many failed attempts give a message of the channel up."""
+    return CHANNEL_MAX_ATTEMPTS.get(channel, MAX_ATTEMPTS)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -58,6 +67,11 @@ class _Channels:
     def send(self, message: OutboxMessage) -> None:
         if message.channel == "email":
             self._email(message.payload)
+        elif message.channel == "webhook":
+            from .integrations.webhooks import webhook_deliver
+
+            final = message.attempts + 1 >= max_attempts(message.channel)
+            webhook_deliver(payload=message.payload, final=final)
         else:
             raise PermanentError(f"unknown channel {message.channel!r}")
 
@@ -88,7 +102,7 @@ def _failed(message: OutboxMessage, exc: Exception, now: dt.datetime) -> None:
     """Record a failed try on the row: retry later, or give up."""
     message.attempts += 1
     message.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
-    if isinstance(exc, PermanentError) or message.attempts >= MAX_ATTEMPTS:
+    if isinstance(exc, PermanentError) or message.attempts >= max_attempts(message.channel):
         message.failed_at = now
         logger.error(
             "outbox: gave up %s #%s after %s attempt(s): %s",

@@ -3,8 +3,10 @@
     {"error": {"code": "...", "message": "...", "fields": {"name": ["...", ...]}}}
 
 ValidationError → 400 (with `fields`), Http404 → 404 (one fixed body, so "not yours" and
-"missing" cannot be told apart), Conflict → 409 (with the service's code), DRF's own errors keep
-their status (401, 405, 415, …). Registered as REST_FRAMEWORK["EXCEPTION_HANDLER"].
+"missing" cannot be told apart), Conflict → 409 (with the service's code), a body over
+DATA_UPLOAD_MAX_MEMORY_SIZE → 413, DRF's own errors keep their status (401, 405, 415, 429 with
+`Retry-After`, …). The Idempotency-Key middleware answers 409/422 in the same shape itself.
+Registered as REST_FRAMEWORK["EXCEPTION_HANDLER"].
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -74,6 +77,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response = not_found_response()
     elif isinstance(exc, Conflict):
         response = error_response(status.HTTP_409_CONFLICT, exc.code, exc.message)
+    elif isinstance(exc, RequestDataTooBig):
+        response = error_response(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large", _("The request is too large.")
+        )
     else:
         if isinstance(exc, DjangoPermissionDenied):
             exc = exceptions.PermissionDenied()

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views_cases, views_notifications, views_sla, views_tasks
+from . import views_cases, views_notifications, views_sla, views_tasks, views_webhooks
 
 
 class DatabaseIdConverter:
@@ -96,5 +96,16 @@ urlpatterns = [
         "notifications/read/",
         views_notifications.NotificationReadView.as_view(),
         name="notification-read",
+    ),
+    path("webhooks/", views_webhooks.WebhookListView.as_view(), name="webhook-list"),
+    path(
+        "webhooks/<dbid:subscription_id>/",
+        views_webhooks.WebhookDetailView.as_view(),
+        name="webhook-detail",
+    ),
+    path(
+        "webhooks/<dbid:subscription_id>/deliveries/",
+        views_webhooks.WebhookDeliveryListView.as_view(),
+        name="webhook-deliveries",
     ),
 ]

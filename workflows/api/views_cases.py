@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
@@ -19,6 +20,7 @@ from departments.models import Unit, UnitKind
 from ..models import Case, Category
 from ..selectors.cases import case_for_user, case_open_tasks, case_timeline
 from ..services.cases import CaseReport, case_cancel, case_report
+from .schema import TOKEN_OUTPUT, json_or_multipart
 from .serializers import (
     CaseCancelInput,
     CaseOutput,
@@ -36,6 +38,7 @@ class AuthTokenView(APIView):
     authentication_classes = ()  # a stale token in the header must not block logging in
     permission_classes = ()
 
+    @extend_schema(request=TokenInput, responses=TOKEN_OUTPUT, auth=[])
     def post(self, request: Request) -> Response:
         data = parse(TokenInput, request.data)
         user = authenticate(request, username=data["username"], password=data["password"])
@@ -65,6 +68,7 @@ def _reportable_categories():
 class CategoryListView(APIView):
     required_scope = "cases:read"
 
+    @extend_schema(responses=CategoryOutput(many=True))
     def get(self, request: Request) -> Response:
         return Response(CategoryOutput(_reportable_categories(), many=True).data)
 
@@ -91,6 +95,7 @@ class CaseReportView(APIView):
 
     required_scope = "cases:report"
 
+    @extend_schema(request=json_or_multipart(CaseReportInput), responses={201: CaseOutput})
     def post(self, request: Request) -> Response:
         report = CaseReport(**parse(CaseReportInput, request.data))
         case = case_report(actor=request.user, report=report)
@@ -100,6 +105,7 @@ class CaseReportView(APIView):
 class CaseDetailView(APIView):
     required_scope = "cases:read"
 
+    @extend_schema(responses=CaseOutput)
     def get(self, request: Request, case_id: int) -> Response:
         return case_response(request, _case_or_404(request.user, case_id))
 
@@ -107,6 +113,7 @@ class CaseDetailView(APIView):
 class CaseTimelineView(APIView):
     required_scope = "cases:read"
 
+    @extend_schema(responses=EventOutput(many=True))
     def get(self, request: Request, case_id: int) -> Response:
         case = _case_or_404(request.user, case_id)
         return Response(EventOutput(case_timeline(case), many=True).data)
@@ -115,6 +122,7 @@ class CaseTimelineView(APIView):
 class CaseCancelView(APIView):
     required_scope = "tasks:act"
 
+    @extend_schema(request=CaseCancelInput, responses=CaseOutput)
     def post(self, request: Request, case_id: int) -> Response:
         case = _case_or_404(request.user, case_id)
         data = parse(CaseCancelInput, request.data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from ..services.notifications import (
     notifications_mark_read,
     unread_count,
 )
+from .schema import page_of
 from .serializers import MAX_ID, parse
 
 MAX_IDS = 1000
@@ -61,6 +63,12 @@ class NotificationOutput(serializers.Serializer):
 class NotificationListView(APIView):
     """GET ?cursor=&limit= → {"results": [...], "next": url|null, "unread": n}."""
 
+    @extend_schema(
+        parameters=[NotificationListQuery],
+        responses=page_of(
+            "NotificationPage", NotificationOutput, unread=serializers.IntegerField()
+        ),
+    )
     def get(self, request: Request) -> Response:
         query = parse(NotificationListQuery, request.query_params)
         try:
@@ -84,6 +92,10 @@ class NotificationListView(APIView):
 class NotificationReadView(APIView):
     """POST {"ids": [..]} or {} → {"marked": n}: only the caller's own notifications."""
 
+    @extend_schema(
+        request=NotificationReadInput,
+        responses=inline_serializer(name="Marked", fields={"marked": serializers.IntegerField()}),
+    )
     def post(self, request: Request) -> Response:
         data = parse(NotificationReadInput, request.data)
         marked = notifications_mark_read(actor=request.user, ids=data.get("ids"))

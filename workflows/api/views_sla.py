@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +33,7 @@ from ..selectors.sla import (
 )
 from ..services.supervision import order_issue, order_reply
 from ..sla.state import task_sla
+from .schema import page_of
 from .serializers import MAX_ID, TEXT_MAX, UnitOutput, parse
 
 # --- input -----------------------------------------------------------------------------------
@@ -158,6 +160,17 @@ class BoardView(APIView):
     """GET ?category=&area=&since=&until= → {"results": [per unit counts], "totals", "as_of"}.
     `area` includes the areas below it; since/until bound the case's report time."""
 
+    @extend_schema(
+        parameters=[BoardQuery],
+        responses=inline_serializer(
+            name="Board",
+            fields={
+                "results": UnitRowOutput(many=True),
+                "totals": serializers.DictField(child=serializers.IntegerField()),
+                "as_of": serializers.DateTimeField(),
+            },
+        ),
+    )
     def get(self, request: Request) -> Response:
         _require_board(request)
         query = parse(BoardQuery, request.query_params)
@@ -183,6 +196,7 @@ class BreachListView(APIView):
     """GET ?unit=&category=&area=&cursor=&limit= → {"results": [...], "next": url|null}, the
     most overdue first."""
 
+    @extend_schema(parameters=[BreachQuery], responses=page_of("BreachPage", BreachOutput))
     def get(self, request: Request) -> Response:
         _require_board(request)
         query = parse(BreachQuery, request.query_params)
@@ -206,6 +220,7 @@ class BreachListView(APIView):
 class OrderListView(APIView):
     """GET ?cursor=&limit= → the user's orders: awaiting a reply first, then replied."""
 
+    @extend_schema(parameters=[PageQuery], responses=page_of("OrderPage", OrderOutput))
     def get(self, request: Request) -> Response:
         _require_board(request)
         query = parse(PageQuery, request.query_params)
@@ -222,6 +237,7 @@ class OrderListView(APIView):
 class CaseSuperviseView(APIView):
     """POST {reason, reply_due_at} → 201 with the order (to the case's responsible unit)."""
 
+    @extend_schema(request=OrderIssueInput, responses={201: OrderOutput})
     def post(self, request: Request, case_id: int) -> Response:
         case = case_for_user(request.user, case_id)
         if case is None:
@@ -234,6 +250,7 @@ class CaseSuperviseView(APIView):
 class OrderReplyView(APIView):
     """POST {reply} → the replied order (the head of the order's unit, once)."""
 
+    @extend_schema(request=OrderReplyInput, responses=OrderOutput)
     def post(self, request: Request, order_id: int) -> Response:
         order = order_for_user(request.user, order_id)
         if order is None:

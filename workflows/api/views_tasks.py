@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from ..selectors.tasks import BadCursor, task_for_user, task_list
 from ..services.outcomes import task_complete
 from ..services.requests import extension_request, info_received, info_wait, parking_request
 from ..services.tasks import task_claim, task_release, task_subdispatch
+from .schema import json_or_multipart, page_of
 from .serializers import (
     MAX_ID,
     ExtensionInput,
@@ -59,6 +61,11 @@ class TaskListView(APIView):
 
     required_scope = "tasks:act"
 
+    @extend_schema(
+        operation_id="tasks_list",
+        parameters=[TaskListQuery],
+        responses=page_of("TaskPage", TaskOutput),
+    )
     def get(self, request: Request) -> Response:
         query = parse(TaskListQuery, request.query_params)
         try:
@@ -79,6 +86,7 @@ class TaskListView(APIView):
 class TaskDetailView(APIView):
     required_scope = "tasks:act"
 
+    @extend_schema(responses=TaskOutput)
     def get(self, request: Request, task_id: int) -> Response:
         return task_response(request, _task_or_404(request.user, task_id))
 
@@ -86,6 +94,7 @@ class TaskDetailView(APIView):
 class TaskClaimView(APIView):
     required_scope = "tasks:act"
 
+    @extend_schema(request=None, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
         task = task_claim(actor=request.user, task=_task_or_404(request.user, task_id))
         return task_response(request, task)
@@ -94,6 +103,7 @@ class TaskClaimView(APIView):
 class TaskReleaseView(APIView):
     required_scope = "tasks:act"
 
+    @extend_schema(request=None, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
         task = task_release(actor=request.user, task=_task_or_404(request.user, task_id))
         return task_response(request, task)
@@ -104,6 +114,7 @@ class TaskCompleteView(APIView):
 
     required_scope = "tasks:act"
 
+    @extend_schema(request=json_or_multipart(TaskCompleteInput), responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
         data = parse(TaskCompleteInput, request.data)
@@ -123,6 +134,7 @@ class TaskSubdispatchView(APIView):
 
     required_scope = "tasks:act"
 
+    @extend_schema(request=TaskSubdispatchInput, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)  # includes the head of the task's unit
         unit = _unit(parse(TaskSubdispatchInput, request.data)["unit"])
@@ -136,6 +148,7 @@ class TaskExtensionView(APIView):
 
     required_scope = "tasks:act"
 
+    @extend_schema(request=ExtensionInput, responses={201: RequestOutput})
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
         data = parse(ExtensionInput, request.data)
@@ -148,6 +161,7 @@ class TaskParkingView(APIView):
 
     required_scope = "tasks:act"
 
+    @extend_schema(request=ReasonInput, responses={201: RequestOutput})
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
         reason = parse(ReasonInput, request.data)["reason"]
@@ -160,6 +174,7 @@ class TaskWaitInfoView(APIView):
 
     required_scope = "tasks:act"
 
+    @extend_schema(request=ReasonInput, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
         reason = parse(ReasonInput, request.data)["reason"]
@@ -171,6 +186,7 @@ class TaskInfoReceivedView(APIView):
 
     required_scope = "tasks:act"
 
+    @extend_schema(request=None, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
         task = _task_or_404(request.user, task_id)
         return task_response(request, info_received(actor=request.user, task=task))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from ..integrations.webhooks import webhooks_emit_for_event
 from ..models import Case, CaseEvent, CaseTask
 
 
@@ -19,8 +20,8 @@ def event_record(
     unit_id: int | None = None,
     payload: dict | None = None,
 ) -> CaseEvent:
-    """Append an event; `actor=None` means the system acted."""
-    return CaseEvent.objects.create(
+    """Append an event (and queue its webhooks); `actor=None` means the system acted."""
+    event = CaseEvent.objects.create(
         case=case,
         task=task,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -31,3 +32,5 @@ def event_record(
         payload=payload or {},
         created_at=timezone.now(),
     )
+    webhooks_emit_for_event(event)  # no query while nobody subscribes (cached types)
+    return event

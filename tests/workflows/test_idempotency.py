@@ -1,0 +1,179 @@
+"""Idempotency-Key on POSTs under /api/v1/: replay, mismatch, owners, expiry, in progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from workflows.integrations.idempotency import TTL, purge_expired
+from workflows.models import Case, IdempotencyRecord
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def report(demo):
+    def body(**fields) -> dict:
+        return {
+            "category": demo.garbage.pk,
+            "description": "人行道上暴露垃圾 Exposed garbage",
+            "grid": demo.grid,
+            "source": "inspector",
+            **fields,
+        }
+
+    return body
+
+
+def post(client, data, key: str | None, fmt: str = "json"):
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client.post("/api/v1/cases/", data, format=fmt, headers=headers)
+
+
+def test_replay_returns_the_first_response_and_reports_one_case(api, report):
+    client = api("inspector")
+    first = post(client, report(), "k-1")
+    assert first.status_code == 201, first.content
+    assert "Idempotent-Replayed" not in first
+
+    again = post(client, report(), "k-1")
+
+    assert again.status_code == 201
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Case.objects.count() == 1
+
+
+def test_without_a_key_every_post_runs(api, report):
+    client = api("inspector")
+    assert post(client, report(), None).status_code == 201
+    assert post(client, report(), None).status_code == 201
+    assert Case.objects.count() == 2
+
+
+def test_multipart_bodies_are_replayed_by_their_raw_bytes(api, report, png):
+    client = api("inspector")
+    first = post(client, report(photos=[png()]), "photo-1", fmt="multipart")
+    assert first.status_code == 201, first.content
+
+    again = post(client, report(photos=[png()]), "photo-1", fmt="multipart")
+
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Case.objects.count() == 1
+
+
+def test_the_same_key_with_another_body_is_a_mismatch(api, report):
+    client = api("inspector")
+    assert post(client, report(), "k-2").status_code == 201
+
+    other = post(client, report(description="Another report"), "k-2")
+
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_mismatch"
+    assert Case.objects.count() == 1
+
+
+def test_the_same_key_on_another_path_is_a_mismatch(api, report):
+    client = api("inspector")
+    assert post(client, report(), "k-3").status_code == 201
+
+    other = client.post(
+        "/api/v1/notifications/read/", {}, format="json", headers={"Idempotency-Key": "k-3"}
+    )
+
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_mismatch"
+
+
+def test_different_senders_with_the_same_key_are_independent(api, report):
+    assert post(api("inspector"), report(), "shared").status_code == 201
+    second = post(api("intake"), report(), "shared")
+
+    assert second.status_code == 201
+    assert "Idempotent-Replayed" not in second
+    assert Case.objects.count() == 2
+
+
+def test_after_24_hours_the_key_runs_again_and_the_record_is_purged(api, report):
+    client = api("inspector")
+    assert post(client, report(), "k-4").status_code == 201
+
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=25), tick=False):
+        again = post(client, report(), "k-4")
+        assert again.status_code == 201
+        assert "Idempotent-Replayed" not in again
+        assert Case.objects.count() == 2
+        assert IdempotencyRecord.objects.count() == 1  # the expired one was replaced
+
+        with time_machine.travel(timezone.now() + TTL + dt.timedelta(seconds=1), tick=False):
+            assert purge_expired() == 1
+    assert IdempotencyRecord.objects.count() == 0
+
+
+def test_purge_keeps_records_younger_than_24_hours(api, report):
+    assert post(api("inspector"), report(), "k-5").status_code == 201
+    assert purge_expired() == 0
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_a_refused_request_is_replayed_too(api, report):
+    """A 400 is the answer to that request: retrying it with the key replays the 400; a fixed
+    request needs a new key (the fixed body under the old key is a mismatch)."""
+    client = api("inspector")
+    bad = post(client, report(category=999_999), "k-6")
+    assert bad.status_code == 400
+
+    again = post(client, report(category=999_999), "k-6")
+
+    assert again.status_code == 400
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.content == bad.content
+    assert post(client, report(), "k-6").status_code == 422
+    assert post(client, report(), "k-7").status_code == 201
+
+
+def test_wrong_credentials_are_not_stored(api, report, client):
+    response = client.post(
+        "/api/v1/cases/",
+        report(),
+        content_type="application/json",
+        headers={"Idempotency-Key": "k-8", "Authorization": "Token wrong"},
+    )
+    assert response.status_code == 401
+    assert IdempotencyRecord.objects.count() == 0
+
+
+def test_a_request_still_running_answers_409(api, report):
+    client = api("inspector")
+    credential = client._credentials["HTTP_AUTHORIZATION"]
+    first = post(client, report(), "k-9")
+    record = IdempotencyRecord.objects.get(key="k-9")
+    assert record.owner == "auth:" + hashlib.sha256(credential.encode()).hexdigest()
+    # As if the first request had not finished yet.
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=None, response_body=None)
+
+    again = post(client, report(), "k-9")
+
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "idempotency_in_progress"
+
+
+def test_keys_longer_than_255_characters_are_refused(api, report):
+    response = post(api("inspector"), report(), "x" * 256)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+    assert Case.objects.count() == 0
+
+
+def test_gets_ignore_the_key(api):
+    client = api("inspector")
+    response = client.get("/api/v1/categories/", headers={"Idempotency-Key": "k-10"})
+    assert response.status_code == 200
+    assert IdempotencyRecord.objects.count() == 0
