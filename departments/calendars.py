@@ -188,6 +188,7 @@ def _working_day_after(cal: WorkingCalendar, d: date, n: int) -> date:
 def next_working_instant(cal: WorkingCalendar, t: datetime) -> datetime:
     """The first working instant at or after ``t`` (``t`` itself inside working hours)."""
     _require_aware(t, "t")
+    t = t.astimezone(UTC)  # aware arithmetic within one zone is wall-clock: work in UTC
     for start, end in _instants_from(cal, _local_date(cal, t)):
         if t < end:
             return max(start, t).astimezone(cal.tz)
@@ -198,6 +199,7 @@ def working_time_between(cal: WorkingCalendar, a: datetime, b: datetime) -> time
     """The working time inside ``[a, b)``; zero when ``b <= a``."""
     _require_aware(a, "a")
     _require_aware(b, "b")
+    a, b = a.astimezone(UTC), b.astimezone(UTC)  # differences in one DST zone are wall-clock
     total = timedelta()
     if b <= a:
         return total
@@ -214,6 +216,7 @@ def working_time_between(cal: WorkingCalendar, a: datetime, b: datetime) -> time
 def add_working_time(cal: WorkingCalendar, start: datetime, amount: int, unit: str) -> datetime:
     """The deadline ``amount`` ``unit``s after ``start`` (rules in the module docstring)."""
     _require_aware(start, "start")
+    start = start.astimezone(UTC)  # `start + timedelta` in a DST zone is wall-clock arithmetic
     unit = LimitUnit(unit)
     if amount < 0:
         raise ValueError(f"amount must not be negative, got {amount}")

@@ -423,3 +423,17 @@ def test_long_silence_between_makeup_days_raises():
     with pytest.raises(ValueError):
         next_working_instant(idle, at(2026, 9, 15, 10))
     assert next_working_instant(idle, at(2035, 1, 1)) == datetime(2040, 1, 2, 9, tzinfo=SHANGHAI)
+
+
+def test_a_start_given_in_a_daylight_saving_zone_is_an_instant_not_a_wall_clock():
+    """Found by hypothesis: Los Angeles falls back at 09:00 UTC on 2025-11-02; a UTC calendar
+    must not see that hour twice (aware arithmetic within one zone is wall-clock in Python)."""
+    utc = ZoneInfo("UTC")
+    sunday_night = ((time(0, 0), time(9, 0)),)
+    cal = WorkingCalendar(tz=utc, weekly=((),) * 6 + (sunday_night,), makeup_periods=sunday_night)
+    start = datetime(2025, 11, 1, 19, 0, tzinfo=ZoneInfo("America/Los_Angeles"))  # 02:00 UTC
+    assert add_working_time(cal, start, 420, "working_minutes") == datetime(
+        2025, 11, 2, 9, 0, tzinfo=utc
+    )
+    end = datetime(2025, 11, 2, 3, 0, tzinfo=ZoneInfo("America/Los_Angeles"))  # 11:00 UTC
+    assert working_time_between(cal, start, end) == timedelta(hours=7)
