@@ -98,7 +98,7 @@ def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) 
             actor=actor,
             stage_from=task.stage,
             stage_to=task.stage,
-            payload={"amount": amount, "unit": unit, "reason": reason, "decided_by": role},
+            payload={"amount": amount, "amount_unit": unit, "reason": reason, "decided_by": role},
         )
     return request
 
