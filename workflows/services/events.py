@@ -34,3 +34,20 @@ def event_record(
     )
     webhooks_emit_for_event(event)  # no query while nobody subscribes (cached types)
     return event
+
+
+def task_event(
+    *, task: CaseTask, action: str, actor, payload: dict | None = None, unit_id=None
+) -> CaseEvent:
+    """An event about a task that leaves the case's stage where it is (claim, release,
+    requests, pauses …)."""
+    return event_record(
+        case=task.case,
+        task=task,
+        action=action,
+        actor=actor,
+        stage_from=task.stage,
+        stage_to=task.stage,
+        unit_id=unit_id,
+        payload=payload,
+    )

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..sla.pauses import pause_end, pause_start
 from .errors import Conflict
-from .events import event_record
+from .events import task_event
 from .tasks import _check_actor, _locked
 
 EXTENSION_UNITS = ("natural_hours", "working_hours", "working_days")
@@ -42,6 +42,12 @@ def _held_handling_task(actor, task: CaseTask, now) -> None:
         raise Conflict(_("Claim the task first."), "not_holder")
     if task.paused_since is not None:
         raise Conflict(_("The task's clock is already stopped."), "paused")
+
+
+def _required_reason(reason) -> str:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("This field is required.")})
+    return reason.strip()
 
 
 def _clean_extension(amount, unit: str, reason: str) -> tuple[int, str, str]:
@@ -91,13 +97,10 @@ def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) 
             else (Role.SUPERVISOR, task.case.city_id)
         )
         _start_review(ReviewFlow.start_extension, task.case, request, role, unit_id)
-        event_record(
-            case=task.case,
+        task_event(
             task=task,
             action="extension_request",
             actor=actor,
-            stage_from=task.stage,
-            stage_to=task.stage,
             payload={"amount": amount, "amount_unit": unit, "reason": reason, "decided_by": role},
         )
     return request
@@ -108,8 +111,7 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
     from ..flows import ReviewFlow
 
     _check_actor(actor, task)
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("This field is required.")})
+    reason = _required_reason(reason)
     now = timezone.now()
     with _locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
@@ -121,7 +123,7 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
             case=task.case,
             task=task,
             kind=RequestKind.PARKING,
-            reason=reason.strip(),
+            reason=reason,
             requested_by=actor,
             created_at=now,
         )
@@ -132,14 +134,11 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
             Role.SHIFT_LEADER,
             centre_ids(task.case.city_id)[0],
         )
-        event_record(
-            case=task.case,
+        task_event(
             task=task,
             action="parking_request",
             actor=actor,
-            stage_from=task.stage,
-            stage_to=task.stage,
-            payload={"reason": reason.strip()},
+            payload={"reason": reason},
         )
     return request
 
@@ -147,20 +146,16 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
 def info_wait(*, actor, task: CaseTask, reason: str) -> CaseTask:
     """The handler waits for information from the reporter; the clock stops."""
     _check_actor(actor, task)
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("This field is required.")})
+    reason = _required_reason(reason)
     now = timezone.now()
     with _locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
         pause_start(task=task, reason=PauseReason.WAITING_INFO, now=now)
-        event_record(
-            case=task.case,
+        task_event(
             task=task,
             action="wait_info",
             actor=actor,
-            stage_from=task.stage,
-            stage_to=task.stage,
-            payload={"reason": reason.strip()},
+            payload={"reason": reason},
         )
     return task
 
@@ -176,13 +171,10 @@ def info_received(*, actor, task: CaseTask) -> CaseTask:
         if task.owner_id != actor.pk:
             raise Conflict(_("You do not hold this task."), "not_holder")
         ended = pause_end(task=task, now=now)
-        event_record(
-            case=task.case,
+        task_event(
             task=task,
             action="info_received",
             actor=actor,
-            stage_from=task.stage,
-            stage_to=task.stage,
             payload={"paused_minutes": ended.paused_minutes, "due_at": task.due_at},
         )
     return task

@@ -23,7 +23,7 @@ from ..flows.stages import REVIEW_STAGES, STAGES
 from ..models import Case, CaseTask, Stage, TaskStatus
 from ..sla.deadlines import task_sla_fields
 from .errors import Conflict, not_found
-from .events import event_record
+from .events import task_event
 from .routing import route_suggest
 
 
@@ -100,13 +100,10 @@ def task_claim(*, actor, task: CaseTask) -> CaseTask:
         flow_task.save(update_fields=["owner", "status"])
         task.status, task.owner, task.claimed_at = TaskStatus.CLAIMED, actor, timezone.now()
         task.save(update_fields=["status", "owner", "claimed_at"])
-        event_record(
-            case=task.case,
+        task_event(
             task=task,
             action="claim",
             actor=actor,
-            stage_from=task.stage,
-            stage_to=task.stage,
         )
     return task
 
@@ -120,13 +117,10 @@ def task_release(*, actor, task: CaseTask) -> CaseTask:
         flow_task.flow_task.activation_class(flow_task).unassign()
         task.status, task.owner, task.claimed_at = TaskStatus.OPEN, None, None
         task.save(update_fields=["status", "owner", "claimed_at"])
-        event_record(
-            case=task.case,
+        task_event(
             task=task,
             action="release",
             actor=actor,
-            stage_from=task.stage,
-            stage_to=task.stage,
         )
     return task
 
@@ -152,13 +146,10 @@ def task_subdispatch(*, actor, task: CaseTask, unit) -> CaseTask:
         from_unit = task.unit_id
         task.unit = unit
         task.save(update_fields=["unit"])
-        event_record(
-            case=task.case,
+        task_event(
             task=task,
             action="subdispatch",
             actor=actor,
-            stage_from=task.stage,
-            stage_to=task.stage,
             unit_id=unit.pk,
             payload={"from_unit": from_unit, "to_unit": unit.pk},
         )
