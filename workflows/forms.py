@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from departments.models import GridCell, Unit, UnitKind
 
 from .flows.stages import STAGES
-from .models import ArchiveType, CaseStatus, CaseTask, Category, LimitUnit, Source, Stage, Urgency
+from .models import ArchiveType, CaseStatus, CaseTask, LimitUnit, Source, Stage, Urgency
+from .selectors.categories import reportable_categories
 
 # What each outcome is called on its button.
 OUTCOME_LABELS = {
@@ -236,12 +237,7 @@ class CancelForm(forms.Form):
 
 def category_choices() -> list:
     """Active categories of the cities' current schemes, grouped by kind and major class."""
-    schemes = Unit.objects.filter(kind=UnitKind.CITY, category_scheme__isnull=False).values(
-        "category_scheme_id"
-    )
-    categories = Category.objects.filter(is_active=True, scheme_id__in=schemes).order_by(
-        "kind", "major_code", "code"
-    )
+    categories = reportable_categories().order_by("kind", "major_code", "code")
     choices: list = [("", "—")]
     for (kind, major_code, major_name), group in groupby(
         categories, key=lambda c: (c.get_kind_display(), c.major_code, c.major_name)

@@ -15,10 +15,10 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from departments.access import can_see_reporter
-from departments.models import Unit, UnitKind
 
-from ..models import Case, Category
+from ..models import Case
 from ..selectors.cases import case_for_user, case_open_tasks, case_timeline
+from ..selectors.categories import reportable_categories
 from ..services.cases import CaseReport, case_cancel, case_report
 from .schema import TOKEN_OUTPUT, json_or_multipart
 from .serializers import (
@@ -51,26 +51,12 @@ class AuthTokenView(APIView):
         return Response({"token": token.key})
 
 
-def _reportable_categories():
-    """Active categories of the cities' active schemes (all active ones if no city has chosen).
-    Interim: a read like this belongs in workflows.selectors (forms.category_choices too)."""
-    schemes = list(
-        Unit.objects.filter(kind=UnitKind.CITY, is_active=True, category_scheme__isnull=False)
-        .values_list("category_scheme_id", flat=True)
-        .distinct()
-    )
-    categories = Category.objects.filter(is_active=True).select_related("scheme", "default_unit")
-    if schemes:
-        categories = categories.filter(scheme_id__in=schemes)
-    return categories.order_by("scheme__code", "kind", "code")
-
-
 class CategoryListView(APIView):
     required_scope = "cases:read"
 
     @extend_schema(responses=CategoryOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(CategoryOutput(_reportable_categories(), many=True).data)
+        return Response(CategoryOutput(reportable_categories(), many=True).data)
 
 
 def case_response(request: Request, case: Case, status_code: int = status.HTTP_200_OK):

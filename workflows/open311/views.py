@@ -34,8 +34,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from departments.models import Unit, UnitKind
-
 from ..integrations.keys import LAST_USED_EVERY, api_key_lookup
 from ..models import (
     ApiKey,
@@ -48,6 +46,7 @@ from ..models import (
     Source,
     TaskStatus,
 )
+from ..selectors.categories import reportable_categories
 from ..services.cases import CaseReport, case_report
 from ..services.errors import Conflict
 from .render import FORMATS, iso, render, render_error
@@ -106,22 +105,9 @@ def _code_q(service_code: str, prefix: str = "") -> Q | None:
     return Q(**{f"{prefix}kind": kind, f"{prefix}code": code})
 
 
-def categories_open311() -> QuerySet[Category]:
-    """Active categories of the cities' active schemes (all active ones if no city chose one)."""
-    schemes = (
-        Unit.objects.filter(kind=UnitKind.CITY, is_active=True, category_scheme__isnull=False)
-        .values_list("category_scheme_id", flat=True)
-        .distinct()
-    )
-    categories = Category.objects.filter(is_active=True).select_related("scheme")
-    if schemes.exists():
-        categories = categories.filter(scheme_id__in=schemes)
-    return categories.order_by("scheme__code", "kind", "code")
-
-
 def category_for_code(service_code: str) -> Category | None:
     q = _code_q(service_code)
-    return None if q is None else categories_open311().filter(q).first()
+    return None if q is None else reportable_categories().filter(q).first()
 
 
 def cases_open311() -> QuerySet[Case]:
@@ -215,7 +201,7 @@ def discovery_view(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_GET
 @open311_view
 def services_view(request: HttpRequest, fmt: str) -> HttpResponse:
-    rows = [service_data(category) for category in categories_open311()]
+    rows = [service_data(category) for category in reportable_categories()]
     return render(rows, fmt, root="services", item="service")
 
 
