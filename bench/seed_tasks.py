@@ -396,11 +396,11 @@ COLUMNS = {
         "id, number, description, lat, lng, address, source, reporter_name, reporter_contact,"
         " urgency, stage, status, rework_count, archive_type, archive_reason, due_at,"
         " created_at, updated_at, closed_at, area_id, city_id, duplicate_of_id, grid_id,"
-        " process_id, reported_by_id, responsible_unit_id, category_id"
+        " process_id, reported_by_id, responsible_unit_id, category_id, extension_count"
     ),
     "workflows_casetask": (
         "task_id, stage, role, status, outcome, payload, created_at, claimed_at, finished_at,"
-        " due_at, case_id, owner_id, unit_id"
+        " due_at, case_id, owner_id, unit_id, limit_unit, thresholds_fired, paused_minutes"
     ),
     "workflows_caseevent": (
         "id, action, stage_from, stage_to, payload, created_at, actor_id, case_id, unit_id, task_id"
@@ -535,6 +535,9 @@ class Writer:
                     case_id,
                     step.owner_id,
                     step.unit_id,
+                    "",
+                    0,
+                    0,
                 ),
             )
             nxt = plan.steps[i + 1].stage if i + 1 < len(plan.steps) else None
@@ -588,6 +591,7 @@ class Writer:
                 plan.reporter_id,
                 plan.responsible_id,
                 cat_id,
+                0,
             ),
         )
 
