@@ -49,11 +49,16 @@ def django_setup(*, media_root: bool = False, prepared: bool = False) -> None:
 
 
 def prepared_note(prepared: bool) -> str:
-    return (
-        "server-side binding + prepared statements (bench option --prepared)"
-        if prepared
-        else "settings as configured (client-side binding, no prepared statements)"
-    )
+    """What the connections use, read from the settings (the project enables prepared
+    statements unless DB_PREPARE_THRESHOLD is empty)."""
+    from django.db import connection
+
+    options = connection.settings_dict.get("OPTIONS", {})
+    if options.get("server_side_binding") and options.get("prepare_threshold") is not None:
+        how = f"server-side binding, prepared statements after {options['prepare_threshold']} runs"
+    else:
+        how = "client-side binding, no prepared statements"
+    return f"{how} ({'bench option --prepared' if prepared else 'settings as configured'})"
 
 
 def machine_note() -> str:

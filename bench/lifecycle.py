@@ -3,12 +3,13 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cityops_bench \
         .venv/bin/python bench/lifecycle.py --clients 4 --cases 25
 
-CityOps: each of --clients threads (own database connection) reports --cases cases
+CityOps: each of --clients processes (own database connection; --threads: threads of one
+process) reports --cases cases
 (`case_report`, as `inspector`) and walks each through intake → filing → dispatch → handling
 (with an after-photo) → check → closing, claiming and completing every task through
 `task_claim` / `task_complete` as the demo user of the stage.
 
-Plain SQL: the same threads and number of cases through scratch tables of its own
+Plain SQL: the same clients and number of cases through scratch tables of its own
 (bench_process, bench_task, bench_event): per case one transaction inserting the process, its
 first task and an event; per task a conditional claim
 (UPDATE … SET owner … WHERE id = … AND owner IS NULL, committed), then one transaction that
@@ -22,6 +23,8 @@ single-thread cases so that counting does not disturb the timed runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
 import os
 import resource
 import shutil
@@ -52,57 +55,112 @@ USERNAMES = sorted({"inspector", *(s[1] for s in STEPS)})
 
 
 @dataclass
-class Run:
-    """What the client threads of one run did."""
+class Client:
+    """What one client (thread or process) did between the start barrier and its end."""
 
-    elapsed: float = 0.0
-    client_cpu: float = 0.0  # CPU seconds of this Python process (all client threads)
-    server_cpu: float | None = 0.0  # CPU seconds of the clients' PostgreSQL backends
-    cases: int = 0
     case_seconds: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def done(self, seconds: float) -> None:
-        with self.lock:
-            self.cases += 1
-            self.case_seconds.append(seconds)
-
-    def backend(self, seconds: float | None) -> None:
-        """Add one client's backend CPU (None: not measurable, e.g. a remote server)."""
-        with self.lock:
-            if seconds is None or self.server_cpu is None:
-                self.server_cpu = None
-            else:
-                self.server_cpu += seconds
+    cpu: float = 0.0  # CPU seconds of the client's own thread
+    server_cpu: float | None = 0.0  # CPU seconds of its PostgreSQL backend (None: not local)
 
     def failed(self, exc: BaseException) -> None:
-        with self.lock:
-            self.errors.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
+        self.errors.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
+
+
+@dataclass
+class Run:
+    """What the clients of one run did together."""
+
+    elapsed: float = 0.0
+    clients: list[Client] = field(default_factory=list)
+
+    @property
+    def cases(self) -> int:
+        return sum(len(c.case_seconds) for c in self.clients)
+
+    @property
+    def case_seconds(self) -> list[float]:
+        return [s for c in self.clients for s in c.case_seconds]
+
+    @property
+    def errors(self) -> list[str]:
+        return [e for c in self.clients for e in c.errors]
+
+    @property
+    def client_cpu(self) -> float:
+        return sum(c.cpu for c in self.clients)
+
+    @property
+    def server_cpu(self) -> float | None:
+        backends = [c.server_cpu for c in self.clients]
+        return None if None in backends else sum(backends)
 
     @property
     def rate(self) -> float:
         return self.cases / self.elapsed if self.elapsed else 0.0
 
 
-def run_threads(clients: int, worker: Callable[[int, Run, threading.Barrier], None]) -> Run:
-    """Start the clients together; the clock runs from the barrier to the last one's end."""
-    run = Run()
-    barrier = threading.Barrier(clients + 1)
-    threads = [threading.Thread(target=worker, args=(i, run, barrier)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    started, cpu = time.perf_counter(), process_cpu()
-    for t in threads:
-        t.join()
+# A client: (index, barrier) -> Client. It connects, waits at the barrier, runs its cases.
+Worker = Callable[[int, object], Client]
+
+
+def run_clients(clients: int, worker: Worker, processes: bool) -> Run:
+    """Start the clients together; the clock runs from the barrier to the last one's end.
+
+    Processes are how CityOps is deployed (web and worker processes, each with its own
+    interpreter); threads share one interpreter lock, so Python work is serialised."""
+    if not processes:
+        return _run_threads(clients, worker)
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(clients + 1), ctx.Queue()
+    procs = [
+        ctx.Process(target=_process_main, args=(worker, i, barrier, results))
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: it says why
+        barrier.wait()
+    started = time.perf_counter()
+    run = Run(clients=[results.get() for _ in procs])
     run.elapsed = time.perf_counter() - started
-    run.client_cpu = process_cpu() - cpu
+    for p in procs:
+        p.join()
     return run
 
 
-def process_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _process_main(worker: Worker, index: int, barrier, results) -> None:
+    try:
+        results.put(worker(index, barrier))
+    except BaseException as exc:  # the parent must not wait for ever
+        barrier.abort()
+        client = Client()
+        client.failed(exc)
+        results.put(client)
+        raise
+
+
+def _run_threads(clients: int, worker: Worker) -> Run:
+    barrier = threading.Barrier(clients + 1)
+    run = Run(clients=[Client() for _ in range(clients)])
+
+    def target(i: int) -> None:
+        run.clients[i] = worker(i, barrier)
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    run.elapsed = time.perf_counter() - started
+    return run
+
+
+def thread_cpu() -> float:
+    """CPU seconds of the calling thread (the whole client in process mode)."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -201,27 +259,31 @@ def cityops_case(s: Scenario, users: dict, mark: Callable[[str], None] = lambda 
     mark("")
 
 
-def cityops_worker(s: Scenario, cases: int):
-    def worker(_index: int, run: Run, barrier: threading.Barrier) -> None:
+def cityops_worker(s: Scenario, cases: int) -> Worker:
+    def worker(_index: int, barrier) -> Client:
         from django.db import connection, connections
 
+        client = Client()
         try:
-            users = demo_users()  # this thread's own objects (and connection)
+            users = demo_users()  # this client's own objects (and connection)
             with connection.cursor() as c:
                 c.execute("SELECT pg_backend_pid()")
                 meter = BackendMeter(c.fetchone()[0])
             barrier.wait()
+            cpu = thread_cpu()
             for _ in range(cases):
                 started = time.perf_counter()
                 try:
                     cityops_case(s, users)
                 except Exception as exc:  # counted and shown; the run goes on
-                    run.failed(exc)
+                    client.failed(exc)
                     continue
-                run.done(time.perf_counter() - started)
-            run.backend(meter.stop())
+                client.case_seconds.append(time.perf_counter() - started)
+            client.cpu = thread_cpu() - cpu
+            client.server_cpu = meter.stop()
         finally:
             connections.close_all()
+        return client
 
     return worker
 
@@ -412,22 +474,26 @@ def plain_case(db) -> None:
                 )
 
 
-def plain_worker(dsn: str, cases: int):
-    def worker(_index: int, run: Run, barrier: threading.Barrier) -> None:
+def plain_worker(dsn: str, cases: int) -> Worker:
+    def worker(_index: int, barrier) -> Client:
         import psycopg
 
+        client = Client()
         with psycopg.connect(dsn) as db:
             meter = BackendMeter(db.info.backend_pid)
             barrier.wait()
+            cpu = thread_cpu()
             for _ in range(cases):
                 started = time.perf_counter()
                 try:
                     plain_case(db)
                 except Exception as exc:  # counted and shown; the run goes on
-                    run.failed(exc)
+                    client.failed(exc)
                     continue
-                run.done(time.perf_counter() - started)
-            run.backend(meter.stop())
+                client.case_seconds.append(time.perf_counter() - started)
+            client.cpu = thread_cpu() - cpu
+            client.server_cpu = meter.stop()
+        return client
 
     return worker
 
@@ -460,7 +526,12 @@ def describe(name: str, run: Run) -> list[object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="clients are threads of this process (default: one process per client)",
+    )
     parser.add_argument("--cases", type=int, default=25, help="cases per client")
     parser.add_argument("--count-cases", type=int, default=3, help="cases for statement counts")
     parser.add_argument("--skip-plain", action="store_true")
@@ -478,7 +549,8 @@ def main() -> None:
         loaded = c.fetchone()[0]
     total = args.clients * args.cases
     print(
-        f"Database {database_label()} ({loaded} tasks loaded); {args.clients} clients x "
+        f"Database {database_label()} ({loaded} tasks loaded); {args.clients} client "
+        f"{'threads' if args.threads else 'processes'} x "
         f"{args.cases} cases = {total} cases, {total * len(STEPS)} tasks each way; "
         f"{prepared_note(args.prepared)}"
     )
@@ -488,13 +560,13 @@ def main() -> None:
         cityops_case(s, demo_users())  # warm-up: imports, flow graph, caches
         counter = count_statements(s, args.count_cases)
         connection.close()
-        cityops = run_threads(args.clients, cityops_worker(s, args.cases))
+        cityops = run_clients(args.clients, cityops_worker(s, args.cases), not args.threads)
         rows = [describe("CityOps (services)", cityops)]
         plain = None
         if not args.skip_plain:
             dsn = conninfo()
             plain_setup(dsn)
-            plain = run_threads(args.clients, plain_worker(dsn, args.cases))
+            plain = run_clients(args.clients, plain_worker(dsn, args.cases), not args.threads)
             rows.append(describe("plain SQL ceiling", plain))
     finally:
         shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
@@ -503,7 +575,7 @@ def main() -> None:
     headers = ["path", "cases", "errors", "seconds", "cases/s", "case p50 ms", "case p95 ms"]
     print(table([*headers, "client CPU ms/case", "PostgreSQL CPU ms/case"], rows))
     print(
-        "(client CPU: this Python process, all client threads; PostgreSQL CPU: the clients' "
+        "(client CPU: the clients' own threads, summed; PostgreSQL CPU: the clients' "
         f"backend processes, read from /proc when the server is local; {os.cpu_count()} cores)"
     )
     for run, name in ((cityops, "CityOps"), (plain, "plain SQL")):

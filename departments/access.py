@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from .models import Membership, Role
+from .reference import Snapshot, reference_snapshot
 from .selectors import unit_descendant_ids
 
 # Roles whose holders see every case in the units they hold (read access, not task action).
@@ -128,9 +129,6 @@ def can_cancel_case(user, case) -> bool:
     return bool(staff_scope(user).units_for(Role.SHIFT_LEADER) & set(centre_ids(case.city_id)))
 
 
-def centre_ids(city_id: int) -> list[int]:
-    from .models import Unit, UnitKind
-
-    return list(
-        Unit.objects.filter(parent_id=city_id, kind=UnitKind.CENTRE).values_list("id", flat=True)
-    )
+def centre_ids(city_id: int, snapshot: Snapshot | None = None) -> list[int]:
+    """The command centres of a city (in code order)."""
+    return (snapshot or reference_snapshot()).units.centre_ids(city_id)

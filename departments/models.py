@@ -265,3 +265,17 @@ class CalendarYear(models.Model):
     def __str__(self) -> str:
         state = _("provisional") if self.provisional else _("confirmed")
         return f"{self.calendar} {self.year} ({state})"
+
+
+class ReferenceGeneration(models.Model):
+    """One row whose value changes whenever reference data (units, calendars, escalation
+    rules) changes, so that processes holding a copy read it again (departments.reference)."""
+
+    value = models.BigIntegerField(_("value"))
+
+    class Meta:
+        verbose_name = _("reference data generation")
+        verbose_name_plural = _("reference data generations")
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from .calendars import WorkingCalendar
 from .models import CalendarDay, DayKind, GridCell, Unit, WorkCalendar
+from .reference import Snapshot, reference_snapshot
 
 
 def unit_descendant_ids(unit_ids: Iterable[int]) -> set[int]:
@@ -66,15 +67,26 @@ def grid_cell_at(lat: float, lng: float) -> GridCell | None:
 
 
 def calendar_record_for_unit(
-    unit: Unit, ancestors: list[Unit] | None = None
+    unit: Unit | int | None, snapshot: Snapshot | None = None
 ) -> WorkCalendar | None:
     """The calendar of the nearest area up the tree that has one (district overrides city)."""
-    ids = [u.pk for u in (ancestors or unit_ancestors(unit))]
-    by_unit = {c.unit_id: c for c in WorkCalendar.objects.filter(unit_id__in=ids)}
-    for uid in ids:
-        if uid in by_unit:
-            return by_unit[uid]
+    snapshot = snapshot or reference_snapshot()
+    records = snapshot.part("calendars", _calendar_records)
+    unit_id = unit.pk if isinstance(unit, Unit) else unit
+    for uid in snapshot.units.ancestor_ids(unit_id):
+        if uid in records:
+            return records[uid]
     return None
+
+
+def calendar_record(calendar_id: int | None, snapshot: Snapshot) -> WorkCalendar | None:
+    """A calendar record by id, from the snapshot."""
+    records = snapshot.part("calendars", _calendar_records).values()
+    return next((c for c in records if c.pk == calendar_id), None)
+
+
+def _calendar_records() -> dict[int, WorkCalendar]:
+    return {c.unit_id: c for c in WorkCalendar.objects.all()}
 
 
 def working_calendar(record: WorkCalendar) -> WorkingCalendar:

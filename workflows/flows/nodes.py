@@ -8,14 +8,23 @@ with `.Otherwise(node)`, and the graph (charts, incoming edges) still shows ever
 
 from __future__ import annotations
 
+from django.utils.timezone import now
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.base import Edge
 from viewflow.workflow.nodes.view import ViewActivation
+from viewflow.workflow.signals import task_finished
 
 
 class StepActivation(ViewActivation):
+    @Activation.status.super()
+    def complete(self):
+        """Finish the task, writing only the columns that change (viewflow saves them all)."""
+        self.task.finished = now()
+        self.task.save(update_fields=["status", "started", "finished"])
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
     @Activation.status.super()
     def create_next(self):
         node = self.flow_task.route_for(self.process.data.get("outcome"))

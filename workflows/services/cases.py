@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from departments import access
-from departments.models import GridCell, Unit
-from departments.selectors import grid_cell_at, unit_ancestors
+from departments.models import GridCell
+from departments.reference import reference_snapshot
+from departments.selectors import grid_cell_at
 
 from ..models import (
     Case,
@@ -64,11 +65,11 @@ def _locate(report: CaseReport) -> tuple[GridCell, float | None, float | None]:
     return cell, report.lat, report.lng
 
 
-def _category(report: CaseReport, city: Unit) -> Category:
+def _category(report: CaseReport, scheme_id: int | None) -> Category:
     category_id = getattr(report.category, "pk", report.category)
     qs = Category.objects.filter(pk=category_id, is_active=True).select_related("default_unit")
-    if city.category_scheme_id:
-        qs = qs.filter(scheme_id=city.category_scheme_id)
+    if scheme_id:
+        qs = qs.filter(scheme_id=scheme_id)
     category = qs.first()
     if category is None:
         raise ValidationError(
@@ -97,8 +98,9 @@ def case_report(*, actor, report: CaseReport) -> Case:
     from ..flows import CaseFlow
 
     cell, lat, lng = _locate(report)
-    city = unit_ancestors(cell.area)[-1]
-    category = _category(report, city)
+    units = reference_snapshot().units
+    city_id = units.city_id(cell.area_id)
+    category = _category(report, units.scheme_of[city_id])
     checked = photos_validate(report.photos)
     if not report.description.strip():
         raise ValidationError({"description": _("Describe the problem.")})
@@ -106,7 +108,7 @@ def case_report(*, actor, report: CaseReport) -> Case:
     with transaction.atomic():
         case = Case.objects.create(
             number=case_number_next(timezone.localtime(now).year),
-            city=city,
+            city_id=city_id,
             category=category,
             description=report.description.strip(),
             lat=lat,

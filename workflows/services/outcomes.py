@@ -18,6 +18,21 @@ from .requests import review_apply
 from .tasks import _check_actor, _locked
 
 CHOSEN_ARCHIVE_TYPES = (ArchiveType.ERRONEOUS, ArchiveType.SPECIAL)
+# What completing a task may change on its case: the outcome itself (_apply), the next task
+# opening (stage, due time) and a review's decision (pauses, extensions).
+CASE_FIELDS_MOVED = [
+    "stage",
+    "status",
+    "due_at",
+    "responsible_unit",
+    "duplicate_of",
+    "rework_count",
+    "extension_count",
+    "archive_type",
+    "archive_reason",
+    "closed_at",
+    "updated_at",
+]
 
 
 def allowed_outcomes(actor, task: CaseTask) -> list[str]:
@@ -180,7 +195,7 @@ def task_complete(
         activation.execute()
         if case.status != CaseStatus.OPEN:
             case.stage = Stage.ENDED
-        case.save()
+        case.save(update_fields=CASE_FIELDS_MOVED)
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
         task.payload = {**task.payload, **said}
         task.save(update_fields=["status", "outcome", "finished_at", "payload"])

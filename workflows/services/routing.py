@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from departments.models import Unit
-from departments.selectors import unit_ancestors
+from departments.reference import Snapshot, reference_snapshot
 
 from ..models import Case, RoutingRule
 
@@ -37,10 +37,10 @@ def _specificity(rule: RoutingRule, depth: dict[int, int]) -> tuple:
     return (rule.category_id is not None, rule.grid_id is not None, area_depth, rule.priority)
 
 
-def route_suggest(case: Case) -> RouteSuggestion:
+def route_suggest(case: Case, snapshot: Snapshot | None = None) -> RouteSuggestion:
     """The unit suggested for a case, and why."""
-    areas = unit_ancestors(case.area) if case.area_id else []
-    depth = {unit.pk: len(areas) - i for i, unit in enumerate(areas)}
+    areas = (snapshot or reference_snapshot()).units.ancestor_ids(case.area_id)
+    depth = {pk: len(areas) - i for i, pk in enumerate(areas)}
     rules = (
         RoutingRule.objects.filter(is_active=True, unit__is_active=True)
         .filter(Q(category__isnull=True) | Q(category_id=case.category_id))

@@ -10,13 +10,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.status import STATUS
 
+from cityops.compiled_queries import CompiledGet
 from departments import access
 from departments.access import centre_ids
 from departments.models import UnitKind
+from departments.reference import GENERATION_SQL, Snapshot, reference_snapshot
 from departments.selectors import unit_descendant_ids
 
 from ..flows.stages import REVIEW_STAGES, STAGES
@@ -27,16 +30,16 @@ from .events import task_event
 from .routing import route_suggest
 
 
-def _task_unit_id(case: Case, stage: str) -> int:
+def _task_unit_id(case: Case, stage: str, snapshot: Snapshot) -> int:
     lives_in = STAGES[stage].lives_in
     if lives_in == "centre":
-        return centre_ids(case.city_id)[0]
+        return centre_ids(case.city_id, snapshot)[0]
     if lives_in == "responsible":
         return case.responsible_unit_id
-    area = case.area
-    if area is not None and area.kind == UnitKind.COMMUNITY and area.parent_id:
-        return area.parent_id  # inspectors work by street
-    return case.area_id or case.city_id
+    units, area_id = snapshot.units, case.area_id
+    if area_id is not None and units.kind_of.get(area_id) == UnitKind.COMMUNITY:
+        return units.parent_of[area_id] or area_id  # inspectors work by street
+    return area_id or case.city_id
 
 
 def task_open(*, activation) -> CaseTask:
@@ -45,8 +48,9 @@ def task_open(*, activation) -> CaseTask:
     case = getattr(process, "cityops_case", None) or Case.objects.select_related(
         "area", "category__default_unit"
     ).get(pk=process.data["case"])
+    snapshot = getattr(process, "cityops_reference", None) or reference_snapshot()
     stage = activation.flow_task.name
-    payload = route_suggest(case).as_payload() if stage == Stage.DISPATCH else {}
+    payload = route_suggest(case, snapshot).as_payload() if stage == Stage.DISPATCH else {}
     start = activation.task.created
     previous = getattr(process, "cityops_previous", None)
     task = CaseTask.objects.create(
@@ -54,10 +58,10 @@ def task_open(*, activation) -> CaseTask:
         case=case,
         stage=stage,
         role=process.data.get("role") or STAGES[stage].role,
-        unit_id=process.data.get("unit") or _task_unit_id(case, stage),
+        unit_id=process.data.get("unit") or _task_unit_id(case, stage, snapshot),
         created_at=start,
         payload=payload,
-        **task_sla_fields(case, stage, start, previous),
+        **task_sla_fields(case, stage, start, previous, snapshot),
     )
     if stage in REVIEW_STAGES:
         return task
@@ -69,6 +73,17 @@ def task_open(*, activation) -> CaseTask:
     return task
 
 
+# The re-read under the lock: the task, its flow task and process, the case and its category,
+# and the reference-data generation (departments.reference), compiled once per thread.
+_LOCKED_READ = CompiledGet(
+    lambda pk: (
+        CaseTask.objects.select_related("task__process", "case__category")
+        .annotate(reference_generation=RawSQL(f"({GENERATION_SQL})", ()))
+        .filter(pk=pk)
+    )
+)
+
+
 @contextmanager
 def _locked(task: CaseTask):
     """Lock the case's process, then yield fresh copies of the task and its viewflow task."""
@@ -77,10 +92,11 @@ def _locked(task: CaseTask):
     # The lock opens the transaction (SELECT … FOR UPDATE on the process row): everything
     # below commits or rolls back together. One query fetches what the transition needs.
     with CaseFlow.lock(task.case.process_id):
-        fresh = CaseTask.objects.select_related("task__process", "case").get(pk=task.pk)
+        fresh = _LOCKED_READ.get(task.pk)
         flow_task = fresh.task
         flow_task.process.cityops_case = fresh.case
         flow_task.process.cityops_previous = fresh
+        flow_task.process.cityops_reference = reference_snapshot(fresh.reference_generation)
         yield fresh, flow_task
 
 

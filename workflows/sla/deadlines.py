@@ -15,7 +15,8 @@ from django.conf import settings
 
 from departments.calendars import WorkingCalendar, add_working_time
 from departments.models import WorkCalendar
-from departments.selectors import calendar_record_for_unit, unit_ancestors, working_calendar
+from departments.reference import Snapshot, reference_snapshot
+from departments.selectors import calendar_record, calendar_record_for_unit, working_calendar
 
 from ..models import Case, CaseTask, Stage
 
@@ -41,10 +42,10 @@ def stage_limit(case: Case, stage: str) -> tuple[int, str]:
 
 
 def case_calendar(
-    case: Case, ancestors: list | None = None
+    case: Case, snapshot: Snapshot | None = None
 ) -> tuple[WorkCalendar | None, WorkingCalendar]:
     """The calendar record of the case's area and its pure form (standard hours if none)."""
-    record = calendar_record_for_unit(case.area or case.city, ancestors)
+    record = calendar_record_for_unit(case.area_id or case.city_id, snapshot)
     return record, (working_calendar(record) if record else WorkingCalendar.standard())
 
 
@@ -53,7 +54,7 @@ def task_deadline(
     stage: str,
     start: dt.datetime,
     previous: CaseTask | None = None,
-    ancestors: list | None = None,
+    snapshot: Snapshot | None = None,
 ) -> Deadline:
     """When a task of `stage` opened at `start` is due."""
     if (
@@ -63,10 +64,13 @@ def task_deadline(
         and previous.due_at is not None
     ):
         return Deadline(
-            previous.due_at, previous.limit_value or 0, previous.limit_unit, previous.calendar
+            previous.due_at,
+            previous.limit_value or 0,
+            previous.limit_unit,
+            calendar_record(previous.calendar_id, snapshot or reference_snapshot()),
         )
     value, unit = stage_limit(case, stage)
-    record, calendar = case_calendar(case, ancestors)
+    record, calendar = case_calendar(case, snapshot)
     return Deadline(add_working_time(calendar, start, value, unit), value, unit, record)
 
 
@@ -89,14 +93,18 @@ def deadline_recompute(task: CaseTask, calendar: WorkingCalendar) -> dt.datetime
 
 
 def task_sla_fields(
-    case: Case, stage: str, start: dt.datetime, previous: CaseTask | None = None
+    case: Case,
+    stage: str,
+    start: dt.datetime,
+    previous: CaseTask | None = None,
+    snapshot: Snapshot | None = None,
 ) -> dict:
     """The SLA columns of a task opening now: due time, its limit and calendar, and the
     moment of its first escalation level."""
     from .thresholds import levels_for, next_threshold
 
-    ancestors = unit_ancestors(case.area) if case.area_id else None
-    deadline = task_deadline(case, stage, start, previous, ancestors)
+    snapshot = snapshot or reference_snapshot()
+    deadline = task_deadline(case, stage, start, previous, snapshot)
     fields = {
         "due_at": deadline.due_at,
         "limit_value": deadline.limit_value,
@@ -107,7 +115,7 @@ def task_sla_fields(
     calendar = (
         working_calendar(deadline.calendar) if deadline.calendar else WorkingCalendar.standard()
     )
-    fields["next_threshold_at"] = next_threshold(probe, levels_for(case, ancestors), calendar)
+    fields["next_threshold_at"] = next_threshold(probe, levels_for(case, snapshot), calendar)
     return fields
 
 
@@ -120,6 +128,7 @@ def deadlines_recompute(*, calendar: WorkCalendar, batch: int = 1000) -> int:
     from .thresholds import levels_for, next_threshold
 
     pure = working_calendar(calendar)
+    snapshot = reference_snapshot()
     moved = 0
     open_tasks = (
         CaseTask.objects.filter(
@@ -136,7 +145,7 @@ def deadlines_recompute(*, calendar: WorkCalendar, batch: int = 1000) -> int:
             if due == task.due_at:
                 continue
             task.due_at = due
-            task.next_threshold_at = next_threshold(task, levels_for(task.case), pure)
+            task.next_threshold_at = next_threshold(task, levels_for(task.case, snapshot), pure)
             task.save(update_fields=["due_at", "next_threshold_at"])
             if task.stage == Stage.HANDLING:
                 Case.objects.filter(pk=task.case_id).update(due_at=due)

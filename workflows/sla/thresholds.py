@@ -12,45 +12,31 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import Q
 
 from departments.calendars import WorkingCalendar, add_working_time, working_time_between
-from departments.models import Unit
-from departments.selectors import unit_ancestors
+from departments.reference import Snapshot, reference_snapshot
 
 from ..models import Case, CaseTask, ThresholdRule
 
 
-def levels_for(case: Case, ancestors: list | None = None) -> list[dict]:
+def levels_for(case: Case, snapshot: Snapshot | None = None) -> list[dict]:
     """The most specific active rule for the case's category and area, else the defaults."""
-    if ancestors is None:
-        ancestors = unit_ancestors(case.area) if case.area_id else []
-    areas = [u.pk for u in ancestors]
-    rules = (
-        ThresholdRule.objects.filter(is_active=True)
-        .filter(Q(category__isnull=True) | Q(category_id=case.category_id))
-        .filter(Q(area__isnull=True) | Q(area_id__in=areas))
-    )
-
-    def specificity(rule: ThresholdRule) -> tuple:
-        depth = len(areas) - areas.index(rule.area_id) if rule.area_id else 0
-        return (rule.category_id is not None, depth)
-
-    best = max(rules, key=specificity, default=None)
-    return list(best.levels) if best else list(settings.CITYOPS_SLA_LEVELS)
+    snapshot = snapshot or reference_snapshot()
+    return levels_resolver(snapshot)(case.category_id, case.area_id)
 
 
-def levels_resolver() -> Callable[[int | None, int | None], list[dict]]:
-    """`levels_for` for many cases (the sweep): the active rules and the unit tree are read
-    once, two queries, then each (category, area) is resolved in Python."""
-    rules = list(ThresholdRule.objects.filter(is_active=True))
-    parent_of = dict(Unit.objects.values_list("id", "parent_id"))
+def levels_resolver(
+    snapshot: Snapshot | None = None,
+) -> Callable[[int | None, int | None], list[dict]]:
+    """`levels_for` by (category, area) id: the active rules and the unit tree come from the
+    process's reference snapshot (read once per generation), then each pair resolves in
+    Python."""
+    snapshot = snapshot or reference_snapshot()
+    units = snapshot.units
+    rules = snapshot.part("threshold_rules", _active_rules)
 
     def resolve(category_id: int | None, area_id: int | None) -> list[dict]:
-        areas, unit = [], area_id
-        while unit is not None and unit not in areas:
-            areas.append(unit)
-            unit = parent_of.get(unit)
+        areas = units.ancestor_ids(area_id)
         fitting = [
             r
             for r in rules
@@ -66,6 +52,10 @@ def levels_resolver() -> Callable[[int | None, int | None], list[dict]]:
         return list(best.levels) if best else list(settings.CITYOPS_SLA_LEVELS)
 
     return resolve
+
+
+def _active_rules() -> tuple[ThresholdRule, ...]:
+    return tuple(ThresholdRule.objects.filter(is_active=True).order_by("pk"))
 
 
 def level_time(task: CaseTask, level: dict, calendar: WorkingCalendar) -> dt.datetime | None:
