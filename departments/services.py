@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import CalendarDay, CalendarYear, DayKind, Unit, WorkCalendar, WorkingPeriod
+from .reference import reference_changed
 from .signals import calendar_changed
 
 STANDARD_PERIODS = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 30)))
@@ -43,6 +44,7 @@ def calendar_create(*, unit: Unit, name: str, periods=STANDARD_PERIODS) -> WorkC
                 for wd in range(5)
                 for s, e in periods
             )
+            reference_changed()  # bulk_create sends no save signals
     return calendar
 
 

@@ -64,6 +64,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="cases",
         verbose_name=_("category"),
+        db_index=False,  # led by the (…, created_at) / (…, status) index in Meta
     )
     description = models.TextField(_("description"))
     lat = models.FloatField(_("latitude"), null=True, blank=True)
@@ -84,6 +85,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("area"),
+        db_index=False,  # led by the (…, created_at) / (…, status) index in Meta
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     reporter_name = models.CharField(_("reporter name"), max_length=80, blank=True)
@@ -102,6 +104,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("responsible unit"),
+        db_index=False,  # led by the (…, created_at) / (…, status) index in Meta
     )
     duplicate_of = models.ForeignKey(
         "self",

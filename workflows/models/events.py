@@ -7,7 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CaseEvent(models.Model):
-    case = models.ForeignKey("workflows.Case", on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(
+        "workflows.Case",
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # led by caseevent_timeline
+    )
     task = models.ForeignKey(
         "workflows.CaseTask",
         null=True,

@@ -25,7 +25,12 @@ class CaseTask(models.Model):
     task = models.OneToOneField(
         "viewflow.Task", primary_key=True, on_delete=models.CASCADE, related_name="case_task"
     )
-    case = models.ForeignKey("workflows.Case", on_delete=models.CASCADE, related_name="tasks")
+    case = models.ForeignKey(
+        "workflows.Case",
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        db_index=False,  # led by casetask_case
+    )
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     unit = models.ForeignKey(
