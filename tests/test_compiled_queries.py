@@ -1,12 +1,17 @@
-"""CompiledGet fills the objects Django's own get() would, in one query."""
+"""CompiledGet, save_fields and insert do what Django's get(), save(update_fields) and
+save(force_insert) would, in one statement each."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
+from django.db.models.signals import post_save, pre_save
+from django.utils.timezone import now
+from viewflow.workflow.models import Task
 
-from cityops.compiled_queries import CompiledGet
+from cityops.compiled_queries import CompiledGet, insert, save_fields
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import Unit
-from workflows.models import CaseTask, Category, CategoryScheme
+from workflows.models import Case, CaseEvent, CaseTask, Category, CategoryScheme
 from workflows.services.cases import CaseReport, case_report
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +74,39 @@ def test_the_value_must_appear_once():
         CompiledGet(lambda pk: CaseTask.objects.filter(pk=pk) | CaseTask.objects.filter(pk=pk)).get(
             1
         )
+
+
+def test_save_fields_writes_what_save_would(task, django_assert_num_queries):
+    case = task.case
+    before = case.updated_at
+    case.stage, case.rework_count = "check", 2
+    with django_assert_num_queries(1):
+        save_fields(case, ["stage", "rework_count", "updated_at"])
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.stage, stored.rework_count) == ("check", 2)
+    assert stored.updated_at == case.updated_at > before  # auto_now ran, as in save()
+
+
+def test_save_fields_on_a_missing_row_raises():
+    with pytest.raises(DatabaseError):
+        save_fields(Case(pk=987_654), ["stage"])
+
+
+def test_insert_returns_the_new_id_and_a_saved_instance(task, django_assert_num_queries):
+    event = CaseEvent(case=task.case, action="note", payload={"a": [1, "二"]}, created_at=now())
+    with django_assert_num_queries(1):
+        insert(event)
+    assert event.pk and not event._state.adding
+    stored = CaseEvent.objects.get(pk=event.pk)
+    assert (stored.case_id, stored.action, stored.payload) == (
+        task.case_id,
+        "note",
+        {"a": [1, "二"]},
+    )
+
+
+def test_the_models_written_this_way_have_no_save_listeners():
+    """save_fields/insert send no signals: a receiver added later would be skipped."""
+    for model in (Case, CaseTask, CaseEvent, Task):
+        assert not pre_save.has_listeners(model), model
+        assert not post_save.has_listeners(model), model

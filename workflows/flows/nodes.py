@@ -16,13 +16,15 @@ from viewflow.workflow.base import Edge
 from viewflow.workflow.nodes.view import ViewActivation
 from viewflow.workflow.signals import task_finished
 
+from cityops.compiled_queries import save_fields
+
 
 class StepActivation(ViewActivation):
     @Activation.status.super()
     def complete(self):
         """Finish the task, writing only the columns that change (viewflow saves them all)."""
         self.task.finished = now()
-        self.task.save(update_fields=["status", "started", "finished"])
+        save_fields(self.task, ["status", "started", "finished"])
         task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
 
     @Activation.status.super()

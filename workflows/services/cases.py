@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cityops.compiled_queries import insert, save_fields
 from departments import access
 from departments.models import GridCell
 from departments.reference import reference_snapshot
@@ -106,7 +107,7 @@ def case_report(*, actor, report: CaseReport) -> Case:
         raise ValidationError({"description": _("Describe the problem.")})
     now = timezone.now()
     with transaction.atomic():
-        case = Case.objects.create(
+        case = Case(
             number=case_number_next(timezone.localtime(now).year),
             city_id=city_id,
             category=category,
@@ -123,6 +124,7 @@ def case_report(*, actor, report: CaseReport) -> Case:
             reported_by=actor if actor.pk else None,
             created_at=now,
         )
+        insert(case)
         photos_attach(case=case, checked=checked, kind=PhotoKind.BEFORE, actor=actor)
         event_record(
             case=case,
@@ -134,7 +136,7 @@ def case_report(*, actor, report: CaseReport) -> Case:
         )
         process = CaseFlow.start.run(case=case)
         case.process = process
-        case.save(update_fields=["process", "stage"])
+        save_fields(case, ["process", "stage"])
     return case
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from cityops.compiled_queries import insert
+
 from ..integrations.webhooks import webhooks_emit_for_event
 from ..models import Case, CaseEvent, CaseTask
 
@@ -21,7 +23,7 @@ def event_record(
     payload: dict | None = None,
 ) -> CaseEvent:
     """Append an event (and queue its webhooks); `actor=None` means the system acted."""
-    event = CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         task=task,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -32,6 +34,7 @@ def event_record(
         payload=payload or {},
         created_at=timezone.now(),
     )
+    insert(event)
     webhooks_emit_for_event(event)  # no query while nobody subscribes (cached types)
     return event
 

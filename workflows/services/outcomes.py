@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cityops.compiled_queries import save_fields
 from departments.models import Unit, UnitKind
 
 from ..flows.stages import ENDING_OUTCOMES, REVIEW_STAGES, STAGES
@@ -195,10 +196,10 @@ def task_complete(
         activation.execute()
         if case.status != CaseStatus.OPEN:
             case.stage = Stage.ENDED
-        case.save(update_fields=CASE_FIELDS_MOVED)
+        save_fields(case, CASE_FIELDS_MOVED)
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
         task.payload = {**task.payload, **said}
-        task.save(update_fields=["status", "outcome", "finished_at", "payload"])
+        save_fields(task, ["status", "outcome", "finished_at", "payload"])
         event_record(
             case=case,
             task=task,

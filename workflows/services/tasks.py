@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.status import STATUS
 
-from cityops.compiled_queries import CompiledGet
+from cityops.compiled_queries import CompiledGet, insert, save_fields
 from departments import access
 from departments.access import centre_ids
 from departments.models import UnitKind
@@ -53,7 +53,7 @@ def task_open(*, activation) -> CaseTask:
     payload = route_suggest(case, snapshot).as_payload() if stage == Stage.DISPATCH else {}
     start = activation.task.created
     previous = getattr(process, "cityops_previous", None)
-    task = CaseTask.objects.create(
+    task = CaseTask(
         task=activation.task,
         case=case,
         stage=stage,
@@ -63,6 +63,7 @@ def task_open(*, activation) -> CaseTask:
         payload=payload,
         **task_sla_fields(case, stage, start, previous, snapshot),
     )
+    insert(task)
     if stage in REVIEW_STAGES:
         return task
     case.stage = stage
@@ -113,9 +114,9 @@ def task_claim(*, actor, task: CaseTask) -> CaseTask:
             raise Conflict(_("The task has already been taken."), "task_taken")
         # What viewflow's assign() writes (owner, ASSIGNED), without re-saving every column.
         flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED
-        flow_task.save(update_fields=["owner", "status"])
+        save_fields(flow_task, ["owner", "status"])
         task.status, task.owner, task.claimed_at = TaskStatus.CLAIMED, actor, timezone.now()
-        task.save(update_fields=["status", "owner", "claimed_at"])
+        save_fields(task, ["status", "owner", "claimed_at"])
         task_event(
             task=task,
             action="claim",
