@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,10 +80,15 @@ def _category(report: CaseReport, scheme_id: int | None) -> Category:
 
 def case_number_next(year: int) -> str:
     """The next number of the year, e.g. 2026-000123 (the counter row serialises writers)."""
+    table = CaseSequence._meta.db_table
     for _attempt in range(3):
-        if CaseSequence.objects.filter(year=year).update(last=F("last") + 1):
-            last = CaseSequence.objects.values_list("last", flat=True).get(year=year)
-            return f"{year}-{last:06d}"
+        with connection.cursor() as cursor:  # one statement: increment and read back
+            cursor.execute(
+                f"UPDATE {table} SET last = last + 1 WHERE year = %s RETURNING last", [year]
+            )
+            row = cursor.fetchone()
+        if row:
+            return f"{year}-{row[0]:06d}"
         try:
             with transaction.atomic():
                 CaseSequence.objects.create(year=year, last=1)
