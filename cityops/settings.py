@@ -137,7 +137,7 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "workflows.integrations.tokens.TokenAuthentication",  # DRF's, one prepared statement
         "workflows.integrations.keys.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from ..models import Source, Urgency
+from ..selectors.task_rows import TaskRow
 from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
 from ..services.photos import MAX_PHOTOS
@@ -148,6 +149,8 @@ class TaskCaseOutput(serializers.Serializer):
 class TaskOutput(serializers.Serializer):
     """A task as the requesting user sees it (context: `request`)."""
 
+    # Lists build the same shape from plain rows with `task_row_output` (tests compare them).
+
     id = serializers.IntegerField(source="task_id")
     case = TaskCaseOutput()
     stage = serializers.CharField()
@@ -184,20 +187,67 @@ class TaskOutput(serializers.Serializer):
         return self._sla(task).used_percent
 
     def get_age_seconds(self, task) -> int:
-        return max(0, int((self._now() - task.created_at).total_seconds()))
+        return _age_seconds(task.created_at, self._now())
 
     def get_outcomes(self, task) -> list[str]:
         return allowed_outcomes(self.context["request"].user, task)
 
     def get_suggestion(self, task) -> dict | None:
-        if task.stage != "dispatch":
-            return None
-        payload = task.payload or {}
-        return {
-            "suggested_unit_code": payload.get("suggested_unit_code"),
-            "basis": payload.get("basis"),
-            "explanation": payload.get("explanation"),
-        }
+        return _suggestion(task.stage, task.payload)
+
+
+def _age_seconds(created_at, now) -> int:
+    return max(0, int((now - created_at).total_seconds()))
+
+
+def _suggestion(stage: str, payload: dict | None) -> dict | None:
+    if stage != "dispatch":
+        return None
+    payload = payload or {}
+    return {
+        "suggested_unit_code": payload.get("suggested_unit_code"),
+        "basis": payload.get("basis"),
+        "explanation": payload.get("explanation"),
+    }
+
+
+def _datetime(value, zone) -> str | None:
+    """DateTimeField's ISO 8601 output (in the current time zone, UTC as "Z")."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def task_row_output(row: TaskRow, *, user, now) -> dict:
+    """TaskOutput's representation of a plain row (selectors.task_rows), without DRF's
+    per-field machinery: a list renders 25 to 100 of these per request."""
+    sla = task_sla(row, now)
+    zone = timezone.get_current_timezone()
+    return {
+        "id": row.task_id,
+        "case": {
+            "id": row.case_id,
+            "number": row.case_number,
+            "category_name": row.category_name,
+            "address": row.case_address,
+            "area_name": row.area_name,
+            "grid_code": row.grid_code,
+        },
+        "stage": row.stage,
+        "role": row.role,
+        "unit": row.unit_code,
+        "status": row.status,
+        "outcome": row.outcome,
+        "owner": row.owner_username,
+        "created_at": _datetime(row.created_at, zone),
+        "age_seconds": _age_seconds(row.created_at, now),
+        "due_at": _datetime(row.due_at, zone),
+        "sla_state": sla.state,
+        "sla_used_percent": sla.used_percent,
+        "outcomes": allowed_outcomes(user, row),
+        "suggestion": _suggestion(row.stage, row.payload),
+    }
 
 
 class CaseCategoryOutput(serializers.Serializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,7 +15,8 @@ from rest_framework.views import APIView
 from departments.models import Unit
 
 from ..models import CaseTask
-from ..selectors.tasks import BadCursor, task_for_user, task_list
+from ..selectors.task_rows import TaskRow, task_row, task_row_for_user, task_rows
+from ..selectors.tasks import BadCursor, task_to_act_on
 from ..services.outcomes import task_complete
 from ..services.requests import extension_request, info_received, info_wait, parking_request
 from ..services.tasks import task_claim, task_release, task_subdispatch
@@ -29,15 +31,19 @@ from .serializers import (
     TaskOutput,
     TaskSubdispatchInput,
     parse,
+    task_row_output,
 )
 
 
-def task_response(request: Request, task: CaseTask) -> Response:
-    return Response(TaskOutput(task, context={"request": request}).data)
+def task_response(request: Request, task: CaseTask | TaskRow) -> Response:
+    """The task as it is now (after the action), read as one row."""
+    row = task if isinstance(task, TaskRow) else task_row(task.pk)
+    return Response(task_row_output(row, user=request.user, now=timezone.now()))
 
 
 def _task_or_404(user, task_id: int) -> CaseTask:
-    task = task_for_user(user, task_id)
+    """The task to act on (with its case, which the services lock through), or 404."""
+    task = task_to_act_on(user, task_id)
     if task is None:
         raise Http404
     return task
@@ -69,7 +75,7 @@ class TaskListView(APIView):
     def get(self, request: Request) -> Response:
         query = parse(TaskListQuery, request.query_params)
         try:
-            page = task_list(
+            page = task_rows(
                 request.user, query["scope"], query.get("cursor") or None, query["limit"]
             )
         except BadCursor as exc:
@@ -79,7 +85,8 @@ class TaskListView(APIView):
         next_url = None
         if page.next_cursor:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
-        results = TaskOutput(page.rows, many=True, context={"request": request}).data
+        now = timezone.now()
+        results = [task_row_output(row, user=request.user, now=now) for row in page.rows]
         return Response({"results": results, "next": next_url})
 
 
@@ -88,7 +95,10 @@ class TaskDetailView(APIView):
 
     @extend_schema(responses=TaskOutput)
     def get(self, request: Request, task_id: int) -> Response:
-        return task_response(request, _task_or_404(request.user, task_id))
+        row = task_row_for_user(request.user, task_id)
+        if row is None:
+            raise Http404
+        return task_response(request, row)
 
 
 class TaskClaimView(APIView):

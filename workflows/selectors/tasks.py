@@ -2,6 +2,8 @@
 
 Each list reads `workflows_casetask` through a partial composite index and pages by
 (time, id) row comparison, so page 200 costs what page 1 costs and nothing counts rows.
+`task_list` gives model instances (the pages); `task_rows` gives the same page as plain
+rows in one statement (the API, see .task_rows).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
+from cityops.compiled_queries import CompiledGet
 from departments.access import can_view_task, staff_scope
 
 from ..models import CaseTask, TaskStatus
@@ -29,7 +32,7 @@ class BadCursor(ValueError):
 
 @dataclass(frozen=True)
 class TaskPage:
-    rows: list[CaseTask]
+    rows: list  # CaseTask from task_list, TaskRow from task_rows
     next_cursor: str | None
 
 
@@ -107,18 +110,41 @@ def _page_rows(user, scope: str, cursor: str | None, limit: int) -> tuple[list, 
     return list(_with_rows(qs)[:limit]), "finished_at"
 
 
-def task_list(
-    user, scope: str, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
-) -> TaskPage:
-    """One page of the user's Inbox (claimed by me), Queue (claimable by me) or Done list."""
+def page_limit(scope: str, limit: int) -> int:
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    rows, field = _page_rows(user, scope, cursor, limit + 1)
+    return max(1, min(limit, MAX_PAGE_SIZE))
+
+
+def page_of(rows: list, limit: int, field: str) -> TaskPage:
+    """The first `limit` of `limit + 1` rows read, and the cursor after them if there are more."""
     if len(rows) <= limit:
         return TaskPage(rows, None)
     last = rows[limit - 1]
     return TaskPage(rows[:limit], cursor_encode(getattr(last, field), last.pk))
+
+
+def task_list(
+    user, scope: str, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> TaskPage:
+    """One page of the user's Inbox (claimed by me), Queue (claimable by me) or Done list."""
+    limit = page_limit(scope, limit)
+    rows, field = _page_rows(user, scope, cursor, limit + 1)
+    return page_of(rows, limit, field)
+
+
+# The task an action (claim, complete, …) starts from: with its case, which the services lock
+# through; the statement is compiled once per thread (cityops.compiled_queries).
+_TO_ACT_ON = CompiledGet(lambda pk: CaseTask.objects.select_related("case").filter(pk=pk))
+
+
+def task_to_act_on(user, task_id: int) -> CaseTask | None:
+    """The task (with its case) if the user may see it, as `task_for_user`, else None."""
+    try:
+        task = _TO_ACT_ON.get(task_id)
+    except CaseTask.DoesNotExist:
+        return None
+    return task if can_view_task(user, task) else None
 
 
 def task_for_user(user, task_id: int) -> CaseTask | None:
