@@ -173,7 +173,11 @@ def explain(statements: list[tuple[str, object]], title: str) -> str:
         for sql, params in statements:
             c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             plan = "\n".join("    " + r[0] for r in c.fetchall())
-            out.append(f"  -- {title}\n  {abbreviated(c.mogrify(sql, params))}\n{plan}")
+            # Only psycopg's client-side cursor can inline the parameters (no mogrify with
+            # server-side binding, the settings' default).
+            mogrify = getattr(c.cursor, "mogrify", None)
+            text = mogrify(sql, params) if mogrify else f"{sql}  -- parameters {list(params)}"
+            out.append(f"  -- {title}\n  {abbreviated(text)}\n{plan}")
     return "\n".join(out)
 
 
