@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import multiprocessing
 import os
 import resource
@@ -111,6 +112,9 @@ def run_clients(clients: int, worker: Worker, processes: bool) -> Run:
     interpreter); threads share one interpreter lock, so Python work is serialised."""
     if not processes:
         return _run_threads(clients, worker)
+    # Objects of the parent stay frozen out of the children's garbage collection, so that
+    # collecting does not touch (and copy) every page the children share with the parent.
+    gc.freeze()
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(clients + 1), ctx.Queue()
     procs = [
