@@ -9,11 +9,11 @@ class DepartmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the provisional-calendar check)
-        from .models import CalendarDay, Unit, WorkCalendar, WorkingPeriod
+        from .models import CalendarDay, GridCell, Unit, WorkCalendar, WorkingPeriod
         from .reference import reference_changed
 
         # Processes hold a snapshot of these (departments.reference): a change moves its
         # generation. Bulk writes call reference_changed themselves.
-        for model in (Unit, WorkCalendar, WorkingPeriod, CalendarDay):
+        for model in (Unit, GridCell, WorkCalendar, WorkingPeriod, CalendarDay):
             for signal in (post_save, post_delete):
                 signal.connect(reference_changed, sender=model, dispatch_uid=f"ref-{model}")

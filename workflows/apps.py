@@ -12,12 +12,14 @@ class WorkflowsConfig(AppConfig):
         from departments.reference import reference_changed
         from departments.signals import calendar_changed
 
-        from .models import ThresholdRule
+        from .models import Category, RoutingRule, ThresholdRule
 
         calendar_changed.connect(_recompute_deadlines, dispatch_uid="cityops-deadlines")
-        # Escalation rules are part of the processes' reference snapshot.
-        for signal in (post_save, post_delete):
-            signal.connect(reference_changed, sender=ThresholdRule, dispatch_uid="ref-rules")
+        # Escalation and routing rules (with the categories they name) are part of the
+        # processes' reference snapshot.
+        for model in (ThresholdRule, RoutingRule, Category):
+            for signal in (post_save, post_delete):
+                signal.connect(reference_changed, sender=model, dispatch_uid=f"ref-{model}")
 
 
 def _recompute_deadlines(sender, calendar, **kwargs) -> None:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from openpyxl.utils.exceptions import InvalidFileException
 
 from departments.models import Unit
+from departments.reference import reference_changed
 
 from ..models import Category, CategoryKind, CategoryScheme, LimitUnit, Urgency
 
@@ -435,6 +436,8 @@ def _upsert(table: _Table, context: _Context) -> ImportResult:
     if to_update:
         # get_field() resolves attnames, so "default_unit_id" names the foreign key.
         Category.objects.bulk_update(to_update, fields=sorted(changed_fields))
+    if to_create or to_update:
+        reference_changed()  # routing rules in the snapshot show category names
     unchanged = len(table.rows) - len(to_create) - len(to_update)
     return ImportResult(len(to_create), len(to_update), unchanged, schemes_created)
 

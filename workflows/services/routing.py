@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from departments.models import Unit
@@ -31,6 +30,13 @@ class RouteSuggestion:
         }
 
 
+def _active_rules() -> tuple[RoutingRule, ...]:
+    """The active rules with what a suggestion shows of them (part of the reference
+    snapshot: a rule's save or delete moves its generation)."""
+    related = ("unit", "category", "area", "grid")
+    return tuple(RoutingRule.objects.filter(is_active=True).select_related(*related))
+
+
 def _specificity(rule: RoutingRule, depth: dict[int, int]) -> tuple:
     """Grid beats area, a deeper area beats a shallower one, a category beats any category."""
     area_depth = depth.get(rule.area_id, 0) if rule.area_id else 0
@@ -39,15 +45,17 @@ def _specificity(rule: RoutingRule, depth: dict[int, int]) -> tuple:
 
 def route_suggest(case: Case, snapshot: Snapshot | None = None) -> RouteSuggestion:
     """The unit suggested for a case, and why."""
-    areas = (snapshot or reference_snapshot()).units.ancestor_ids(case.area_id)
+    snapshot = snapshot or reference_snapshot()
+    areas = snapshot.units.ancestor_ids(case.area_id)
     depth = {pk: len(areas) - i for i, pk in enumerate(areas)}
-    rules = (
-        RoutingRule.objects.filter(is_active=True, unit__is_active=True)
-        .filter(Q(category__isnull=True) | Q(category_id=case.category_id))
-        .filter(Q(grid__isnull=True) | Q(grid_id=case.grid_id))
-        .filter(Q(area__isnull=True) | Q(area_id__in=list(depth)))
-        .select_related("unit")
-    )
+    rules = [
+        rule
+        for rule in snapshot.part("routing_rules", _active_rules)
+        if rule.unit.is_active
+        and rule.category_id in (None, case.category_id)
+        and rule.grid_id in (None, case.grid_id)
+        and (rule.area_id is None or rule.area_id in depth)
+    ]
     best = max(rules, key=lambda r: _specificity(r, depth), default=None)
     if best is not None:
         return RouteSuggestion(

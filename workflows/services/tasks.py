@@ -74,11 +74,12 @@ def task_open(*, activation) -> CaseTask:
     return task
 
 
-# The re-read under the lock: the task, its flow task and process, the case and its category,
-# and the reference-data generation (departments.reference), compiled once per thread.
+# The re-read under the lock: the task, its flow task and process, the case, its category with
+# the category's default unit (routing), and the reference-data generation
+# (departments.reference); compiled once per thread.
 _LOCKED_READ = CompiledGet(
     lambda pk: (
-        CaseTask.objects.select_related("task__process", "case__category")
+        CaseTask.objects.select_related("task__process", "case__category__default_unit")
         .annotate(reference_generation=RawSQL(f"({GENERATION_SQL})", ()))
         .filter(pk=pk)
     )
