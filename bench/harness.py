@@ -6,6 +6,7 @@ The scripts run standalone (`python bench/<script>.py`), outside the test suite.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -154,3 +155,30 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+def thread_cpu() -> float:
+    """CPU seconds of the calling thread (the whole client in process mode)."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_utime + usage.ru_stime
+
+
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a PostgreSQL backend on this machine (None if not local)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendMeter:
+    """The CPU one client's backend spends between start() and stop()."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.begin = backend_cpu(pid)
+
+    def stop(self) -> float | None:
+        end = backend_cpu(self.pid)
+        return None if end is None or self.begin is None else end - self.begin

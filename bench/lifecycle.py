@@ -28,7 +28,6 @@ import functools
 import gc
 import multiprocessing
 import os
-import resource
 import shutil
 import sys
 import threading
@@ -40,7 +39,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import database_label, django_setup, machine_note, percentile, prepared_note, table
+from harness import (
+    BackendMeter,
+    database_label,
+    django_setup,
+    machine_note,
+    percentile,
+    prepared_note,
+    table,
+    thread_cpu,
+)
 
 GOAL_RATIO = 0.15
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
@@ -161,33 +169,6 @@ def _run_threads(clients: int, worker: Worker) -> Run:
         t.join()
     run.elapsed = time.perf_counter() - started
     return run
-
-
-def thread_cpu() -> float:
-    """CPU seconds of the calling thread (the whole client in process mode)."""
-    usage = resource.getrusage(resource.RUSAGE_THREAD)
-    return usage.ru_utime + usage.ru_stime
-
-
-def backend_cpu(pid: int) -> float | None:
-    """CPU seconds used so far by a PostgreSQL backend on this machine (None if not local)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class BackendMeter:
-    """The CPU one client's backend spends between start() and stop()."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.begin = backend_cpu(pid)
-
-    def stop(self) -> float | None:
-        end = backend_cpu(self.pid)
-        return None if end is None or self.begin is None else end - self.begin
 
 
 # --- CityOps -------------------------------------------------------------------------------
