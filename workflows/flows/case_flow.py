@@ -7,8 +7,9 @@ writes the audit event; the nodes' callbacks call services and nothing else.
 """
 
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
+from .locking import ProcessRowLock
 from .nodes import Step
 from .views import task_redirect_view
 
@@ -19,7 +20,7 @@ def step() -> Step:
 
 class CaseFlow(flow.Flow):
     process_title = "Case"
-    lock_impl = lock.SelectForUpdateLock(nowait=False)
+    lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
 
     start = flow.StartHandle(this.start_case).Next(this.intake)
 

@@ -6,8 +6,9 @@ the case's own tasks never change at the same time.
 """
 
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
+from .locking import ProcessRowLock
 from .nodes import Step
 from .views import task_redirect_view
 
@@ -18,7 +19,7 @@ def step() -> Step:
 
 class ReviewFlow(flow.Flow):
     process_title = "Review"
-    lock_impl = lock.SelectForUpdateLock(nowait=False)
+    lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
 
     start_extension = flow.StartHandle(this.start_review).Next(this.extension_review)
     extension_review = step().Otherwise(this.end)
