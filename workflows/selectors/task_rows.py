@@ -30,7 +30,7 @@ from departments.access import can_view_task, staff_scope
 from departments.models import GridCell, Unit, WorkCalendar
 
 from ..models import Case, CaseTask, Category, Stage, TaskStatus
-from .tasks import DEFAULT_PAGE_SIZE, TaskPage, cursor_decode, page_limit, page_of
+from .tasks import DEFAULT_PAGE_SIZE, TaskPage, cursor_decode, keyset_page, page_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,37 +80,6 @@ class TaskRow:
         if self.calendar_id is None:
             return None
         return CalendarVersion(self.calendar_id, self.calendar_updated_at)
-
-    @classmethod
-    def from_task(cls, task: CaseTask) -> TaskRow:
-        """The row of a task loaded as a model (with `task_for_user`'s select_related)."""
-        case = task.case
-        return cls(
-            task_id=task.pk,
-            stage=task.stage,
-            role=task.role,
-            unit_id=task.unit_id,
-            status=task.status,
-            outcome=task.outcome,
-            owner_id=task.owner_id,
-            payload=task.payload if task.stage == Stage.DISPATCH else None,
-            created_at=task.created_at,
-            finished_at=task.finished_at,
-            due_at=task.due_at,
-            limit_unit=task.limit_unit,
-            calendar_id=task.calendar_id,
-            paused_since=task.paused_since,
-            paused_minutes=task.paused_minutes,
-            case_id=case.pk,
-            case_number=case.number,
-            case_address=case.address,
-            category_name=case.category.name,
-            area_name=case.area.name if case.area_id else None,
-            grid_code=case.grid.code if case.grid_id else None,
-            unit_code=task.unit.code,
-            owner_username=task.owner.username if task.owner_id else None,
-            calendar_updated_at=task.calendar.updated_at if task.calendar_id else None,
-        )
 
 
 def _field(model, name: str) -> Field:
@@ -243,7 +212,7 @@ def task_rows(
         statement = _owned_sql(user, TaskStatus.DONE, "finished_at", True, cursor, limit + 1)
         field = "finished_at"
     rows = _fetch(*statement) if statement else []
-    return page_of(rows, limit, field)
+    return keyset_page(rows, limit, field)
 
 
 def task_row(task_id: int) -> TaskRow | None:

@@ -116,7 +116,7 @@ def page_limit(scope: str, limit: int) -> int:
     return max(1, min(limit, MAX_PAGE_SIZE))
 
 
-def page_of(rows: list, limit: int, field: str) -> TaskPage:
+def keyset_page(rows: list, limit: int, field: str) -> TaskPage:
     """The first `limit` of `limit + 1` rows read, and the cursor after them if there are more."""
     if len(rows) <= limit:
         return TaskPage(rows, None)
@@ -130,7 +130,7 @@ def task_list(
     """One page of the user's Inbox (claimed by me), Queue (claimable by me) or Done list."""
     limit = page_limit(scope, limit)
     rows, field = _page_rows(user, scope, cursor, limit + 1)
-    return page_of(rows, limit, field)
+    return keyset_page(rows, limit, field)
 
 
 # The task an action (claim, complete, …) starts from: with its case, which the services lock

@@ -2,42 +2,23 @@
 save(force_insert) would, in one statement each."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 from django.db.models.signals import post_save, pre_save
 from django.utils.timezone import now
 from viewflow.workflow.models import Task
 
 from cityops.compiled_queries import CompiledGet, insert, save_fields
-from departments.demo import seed_accounts, seed_organisation
-from departments.models import Unit
-from workflows.models import Case, CaseEvent, CaseTask, Category, CategoryScheme
+from workflows.models import Case, CaseEvent, CaseTask
 from workflows.services.cases import CaseReport, case_report
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def task():
-    org = seed_organisation()
-    seed_accounts("pw")
-    inspector = get_user_model().objects.get(username="inspector")
-    scheme = CategoryScheme.objects.create(code="T")
-    category = Category.objects.create(
-        scheme=scheme,
-        kind="event",
-        major_code="01",
-        major_name="m",
-        code="0102",
-        name="c0102",
-        default_unit=Unit.objects.get(code="SANI"),
-        limit_value=4,
-        limit_unit="working_hours",
-    )
-    org.city.category_scheme = scheme
-    org.city.save()
-    report = CaseReport(category=category.pk, description="d", source="api", grid="D01-S01-C1-G1")
-    case = case_report(actor=inspector, report=report)
+def task(demo, users):
+    """The intake task of a case just reported in the demo city."""
+    report = CaseReport(category=demo.garbage.pk, description="d", source="api", grid=demo.grid)
+    case = case_report(actor=users("inspector"), report=report)
     return CaseTask.objects.get(case=case)
 
 
