@@ -19,7 +19,8 @@ from workflows.services.categories import (
     categories_write,
 )
 
-REFERENCE_CSV = Path(__file__).resolve().parents[3] / "shared/reference/categories.csv"
+# The sample of both code schemes that the project ships (workflows/data/README.md).
+REFERENCE_CSV = Path(__file__).resolve().parents[2] / "workflows/data/categories.csv"
 UNIT_CODES = ("WATER", "SANI", "ENF", "MUNI", "GREEN", "POLICE", "HOUSING", "TRANS", "POWER")
 UNIT_CODES += ("TELECOM", "GAS", "FIRE", "CIVIL", "SPORTS")
 HEADER = ",".join(REQUIRED_COLUMNS)

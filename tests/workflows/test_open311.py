@@ -23,7 +23,8 @@ from workflows.open311 import views as open311_views
 from workflows.services.cases import CaseReport, case_report
 from workflows.services.categories import categories_import
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared/reference/open311"
+# The published GeoReport v2 JSON Schemas, vendored with their source (tests/fixtures/open311/).
+SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures/open311"
 CATEGORIES_CSV = Path(__file__).resolve().parents[2] / "workflows/data/categories.csv"
 BASE = "/open311/v2/"
 INSIDE = {"lat": "31.205", "long": "121.405"}  # inside the demo grid cell D01-S01-C1-G1
