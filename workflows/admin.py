@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from departments.models import Role, Unit
 
 from .integrations.keys import api_key_issue, api_key_revoke
-from .integrations.webhooks import webhook_enable
+from .integrations.webhook_subscriptions import webhook_enable
 from .models import (
     ApiKey,
     Case,

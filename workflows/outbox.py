@@ -6,7 +6,9 @@ Several workers can run at once: a row locked by one is skipped by the others. A
 delivery is retried with exponential backoff (30 s, 1 min, 2 min, … capped at 1 h); after
 MAX_ATTEMPTS failures (or the channel's own limit in CHANNEL_MAX_ATTEMPTS) the row is given up
 (`failed_at`) and logged. A row with a channel we do not know, or a payload we cannot read, is
-given up at once.
+given up at once. A channel says "never retry" by raising `integrations.errors.PermanentError`.
+The worker imports its channels downwards (email here, webhooks from
+`integrations.webhook_delivery`); the channels know nothing of the worker.
 
 Delivery is **at least once**, not exactly once: a worker killed after a message left (or a
 database error while marking the batch) rolls the batch back, and the next run sends those
@@ -28,6 +30,8 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from .integrations.errors import PermanentError
+from .integrations.webhook_delivery import webhook_deliver
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -40,10 +44,6 @@ FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_RETRY = dt.timedelta(hours=1)
 TIME_BUDGET_SECONDS = 10.0
 ERROR_MAX_CHARS = 2000
-
-
-class PermanentError(Exception):
-    """The message can never be delivered as it is: retrying would not help."""
 
 
 def max_attempts(channel: str) -> int:
@@ -68,8 +68,6 @@ class _Channels:
         if message.channel == "email":
             self._email(message.payload)
         elif message.channel == "webhook":
-            from .integrations.webhooks import webhook_deliver
-
             final = message.attempts + 1 >= max_attempts(message.channel)
             webhook_deliver(payload=message.payload, final=final)
         else:

@@ -1,11 +1,15 @@
 """API keys: shown once, stored hashed, scoped, revocable; staff tokens keep working."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from departments.models import Role, Unit
-from workflows.integrations.keys import api_key_issue, api_key_revoke
+from workflows.integrations.keys import api_key_authenticate, api_key_issue, api_key_revoke
 from workflows.models import ApiKey
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +72,27 @@ def test_revoked_and_unknown_keys_are_401(demo, admin_user):
         response = client_with(bad).get("/api/v1/categories/")
         assert response.status_code == 401, bad
         assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_one_authentication_for_the_api_and_open311(demo, admin_user, client):
+    """Open311's api_key and the API's Bearer header are the same check, with the same
+    last-used bookkeeping (written at most once a minute)."""
+    record, key = api_key_issue(actor=admin_user, name="hotline", scopes=["cases:report"])
+    assert api_key_authenticate(key) == record
+    record.refresh_from_db()
+    first = record.last_used_at
+    assert first is not None
+    assert api_key_authenticate(key) == record
+    record.refresh_from_db()
+    assert record.last_used_at == first  # not written again within the minute
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+        client.post("/open311/v2/requests.json", {"api_key": key})  # 400: no service_code
+        record.refresh_from_db()
+        assert record.last_used_at > first
+    for bad in ("", "garbage", "co_deadbeef_nope", key + "x"):
+        assert api_key_authenticate(bad) is None
+    api_key_revoke(actor=admin_user, key=record)
+    assert api_key_authenticate(key) is None
 
 
 def test_issuing_checks_scopes(demo, admin_user):

@@ -22,13 +22,8 @@ from rest_framework.test import APIClient
 
 from workflows.integrations import webhooks
 from workflows.integrations.keys import api_key_issue
-from workflows.integrations.webhooks import (
-    DISABLE_AFTER_FAILURES,
-    UrlRefused,
-    event_types,
-    url_check,
-    webhooks_emit_for_event,
-)
+from workflows.integrations.webhook_delivery import DISABLE_AFTER_FAILURES, UrlRefused, url_check
+from workflows.integrations.webhooks import event_types, webhooks_emit_for_event
 from workflows.models import (
     Case,
     CaseEvent,
@@ -106,9 +101,9 @@ class Receiver:
 
 @pytest.fixture(autouse=True)
 def _fresh_types_cache():
-    webhooks._types_forget()
+    webhooks.subscribed_types_forget()
     yield
-    webhooks._types_forget()
+    webhooks.subscribed_types_forget()
 
 
 @pytest.fixture
@@ -223,7 +218,7 @@ def test_nothing_is_queued_when_the_state_change_rolls_back(api, walk, receiver,
 def test_state_changes_cost_no_query_while_nobody_subscribes(walk, django_assert_num_queries):
     case = Case.objects.get(pk=walk.report()["id"])
     event = CaseEvent.objects.select_related("case", "task").filter(case=case).first()
-    webhooks._subscribed_types()  # warm the per-process cache
+    webhooks.subscribed_types()  # warm the per-process cache
     with django_assert_num_queries(0):
         assert webhooks_emit_for_event(event) == []
 

@@ -16,6 +16,7 @@ from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
 from ..services.photos import MAX_PHOTOS
 from ..sla.state import SlaSnapshot, case_sla, task_sla
+from .pagination import cursor_field, limit_field
 
 MAX_ID = 2**31 - 1  # larger ids cannot exist; refuse them as input instead of querying
 TEXT_MAX = 2000
@@ -72,10 +73,8 @@ class CaseCancelInput(serializers.Serializer):
 
 class TaskListQuery(serializers.Serializer):
     scope = serializers.ChoiceField(choices=SCOPES, default="queue")
-    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    limit = serializers.IntegerField(
-        min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
-    )
+    cursor = cursor_field()
+    limit = limit_field(default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
 class TaskCompleteInput(serializers.Serializer):

@@ -1,27 +1,21 @@
 """The REST API, version 1 (JSON), included at /api/v1/."""
 
-from django.urls import path, register_converter
+from django.urls import path
 
+from .. import converters  # noqa: F401  (registers <dbid:…>)
 from . import views_cases, views_notifications, views_sla, views_tasks, views_webhooks
 
-
-class DatabaseIdConverter:
-    """Like <dbid:…>, but an id no database row can have (> 2**63 - 1) does not match (404)
-    instead of overflowing the query (SQLite raises OverflowError on such parameters)."""
-
-    regex = "[0-9]{1,19}"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > 2**63 - 1:
-            raise ValueError(value)
-        return number
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(DatabaseIdConverter, "dbid")
+# POST tasks/<id>/<action>/: the same actions as the task pages (workflows.urls).
+TASK_ACTIONS = {
+    "claim": views_tasks.TaskClaimView,
+    "release": views_tasks.TaskReleaseView,
+    "complete": views_tasks.TaskCompleteView,
+    "subdispatch": views_tasks.TaskSubdispatchView,
+    "extension": views_tasks.TaskExtensionView,
+    "parking": views_tasks.TaskParkingView,
+    "waiting-info": views_tasks.TaskWaitInfoView,
+    "info-received": views_tasks.TaskInfoReceivedView,
+}
 
 app_name = "api"
 
@@ -38,41 +32,9 @@ urlpatterns = [
     path("cases/<dbid:case_id>/cancel/", views_cases.CaseCancelView.as_view(), name="case-cancel"),
     path("tasks/", views_tasks.TaskListView.as_view(), name="task-list"),
     path("tasks/<dbid:task_id>/", views_tasks.TaskDetailView.as_view(), name="task-detail"),
-    path("tasks/<dbid:task_id>/claim/", views_tasks.TaskClaimView.as_view(), name="task-claim"),
-    path(
-        "tasks/<dbid:task_id>/release/",
-        views_tasks.TaskReleaseView.as_view(),
-        name="task-release",
-    ),
-    path(
-        "tasks/<dbid:task_id>/complete/",
-        views_tasks.TaskCompleteView.as_view(),
-        name="task-complete",
-    ),
-    path(
-        "tasks/<dbid:task_id>/subdispatch/",
-        views_tasks.TaskSubdispatchView.as_view(),
-        name="task-subdispatch",
-    ),
-    path(
-        "tasks/<dbid:task_id>/extension/",
-        views_tasks.TaskExtensionView.as_view(),
-        name="task-extension",
-    ),
-    path(
-        "tasks/<dbid:task_id>/parking/",
-        views_tasks.TaskParkingView.as_view(),
-        name="task-parking",
-    ),
-    path(
-        "tasks/<dbid:task_id>/waiting-info/",
-        views_tasks.TaskWaitInfoView.as_view(),
-        name="task-waiting-info",
-    ),
-    path(
-        "tasks/<dbid:task_id>/info-received/",
-        views_tasks.TaskInfoReceivedView.as_view(),
-        name="task-info-received",
+    *(
+        path(f"tasks/<dbid:task_id>/{action}/", view.as_view(), name=f"task-{action}")
+        for action, view in TASK_ACTIONS.items()
     ),
     path(
         "cases/<dbid:case_id>/supervise/",

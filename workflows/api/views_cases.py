@@ -4,7 +4,6 @@ read it and its timeline, cancel it."""
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -17,9 +16,10 @@ from rest_framework.views import APIView
 from departments.access import can_see_reporter
 
 from ..models import Case
-from ..selectors.cases import case_for_user, case_open_tasks, case_timeline
+from ..selectors.cases import case_open_tasks, case_timeline
 from ..selectors.categories import reportable_categories
 from ..services.cases import CaseReport, case_cancel, case_report
+from ..shortcuts import case_or_404
 from .schema import TOKEN_OUTPUT, json_or_multipart
 from .serializers import (
     CaseCancelInput,
@@ -69,13 +69,6 @@ def case_response(request: Request, case: Case, status_code: int = status.HTTP_2
     return Response(CaseOutput(case, context=context).data, status=status_code)
 
 
-def _case_or_404(user, case_id: int) -> Case:
-    case = case_for_user(user, case_id)
-    if case is None:
-        raise Http404
-    return case
-
-
 class CaseReportView(APIView):
     """POST (JSON or multipart with repeated `photos`) → 201 with the new case."""
 
@@ -93,7 +86,7 @@ class CaseDetailView(APIView):
 
     @extend_schema(responses=CaseOutput)
     def get(self, request: Request, case_id: int) -> Response:
-        return case_response(request, _case_or_404(request.user, case_id))
+        return case_response(request, case_or_404(request.user, case_id))
 
 
 class CaseTimelineView(APIView):
@@ -101,7 +94,7 @@ class CaseTimelineView(APIView):
 
     @extend_schema(responses=EventOutput(many=True))
     def get(self, request: Request, case_id: int) -> Response:
-        case = _case_or_404(request.user, case_id)
+        case = case_or_404(request.user, case_id)
         return Response(EventOutput(case_timeline(case), many=True).data)
 
 
@@ -110,7 +103,7 @@ class CaseCancelView(APIView):
 
     @extend_schema(request=CaseCancelInput, responses=CaseOutput)
     def post(self, request: Request, case_id: int) -> Response:
-        case = _case_or_404(request.user, case_id)
+        case = case_or_404(request.user, case_id)
         data = parse(CaseCancelInput, request.data)
         case = case_cancel(actor=request.user, case=case, reason=data["reason"])
         return case_response(request, case)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from ..services.notifications import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
-    BadCursor,
     notification_page,
     notifications_mark_read,
     unread_count,
 )
+from .pagination import cursor_field, limit_field, page_response
 from .schema import page_of
 from .serializers import MAX_ID, parse
 
@@ -25,10 +23,8 @@ MAX_IDS = 1000
 
 
 class NotificationListQuery(serializers.Serializer):
-    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    limit = serializers.IntegerField(
-        min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
-    )
+    cursor = cursor_field()
+    limit = limit_field(default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
 class NotificationReadInput(serializers.Serializer):
@@ -71,21 +67,12 @@ class NotificationListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = parse(NotificationListQuery, request.query_params)
-        try:
-            page = notification_page(request.user, query.get("cursor") or None, query["limit"])
-        except BadCursor as exc:
-            raise serializers.ValidationError(
-                {"cursor": [_("This cursor is not valid: start from the first page.")]}
-            ) from exc
-        next_url = None
-        if page.next_cursor:
-            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
-        return Response(
-            {
-                "results": NotificationOutput(page.rows, many=True).data,
-                "next": next_url,
-                "unread": unread_count(request.user),
-            }
+        return page_response(
+            request,
+            query,
+            lambda cursor: notification_page(request.user, cursor, query["limit"]),
+            lambda rows: NotificationOutput(rows, many=True).data,
+            unread=unread_count(request.user),
         )
 
 

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from ..models import SupervisionOrder
-from ..selectors.cases import case_for_user
 from ..selectors.sla import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
-    BadCursor,
-    board_access,
     board_counts,
     board_totals,
     breaches,
@@ -32,7 +27,9 @@ from ..selectors.sla import (
     order_page,
 )
 from ..services.supervision import order_issue, order_reply
+from ..shortcuts import case_or_404, require_board
 from ..sla.state import task_sla
+from .pagination import cursor_field, limit_field, page_response
 from .schema import page_of
 from .serializers import MAX_ID, TEXT_MAX, UnitOutput, parse
 
@@ -54,17 +51,13 @@ class BreachQuery(serializers.Serializer):
     unit = _id()
     category = _id()
     area = _id()
-    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    limit = serializers.IntegerField(
-        min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
-    )
+    cursor = cursor_field()
+    limit = limit_field(default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
 class PageQuery(serializers.Serializer):
-    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    limit = serializers.IntegerField(
-        min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
-    )
+    cursor = cursor_field()
+    limit = limit_field(default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
 
 class OrderIssueInput(serializers.Serializer):
@@ -139,23 +132,6 @@ class OrderOutput(serializers.Serializer):
 # --- views -----------------------------------------------------------------------------------
 
 
-def _require_board(request: Request) -> None:
-    if not board_access(request.user):
-        raise Http404
-
-
-def _next_url(request: Request, cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    return replace_query_param(request.build_absolute_uri(), "cursor", cursor)
-
-
-def _bad_cursor() -> serializers.ValidationError:
-    return serializers.ValidationError(
-        {"cursor": [_("This cursor is not valid: start from the first page.")]}
-    )
-
-
 class BoardView(APIView):
     """GET ?category=&area=&since=&until= → {"results": [per unit counts], "totals", "as_of"}.
     `area` includes the areas below it; since/until bound the case's report time."""
@@ -172,7 +148,7 @@ class BoardView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        _require_board(request)
+        require_board(request.user)
         query = parse(BoardQuery, request.query_params)
         now = timezone.now()
         rows = board_counts(
@@ -198,23 +174,23 @@ class BreachListView(APIView):
 
     @extend_schema(parameters=[BreachQuery], responses=page_of("BreachPage", BreachOutput))
     def get(self, request: Request) -> Response:
-        _require_board(request)
+        require_board(request.user)
         query = parse(BreachQuery, request.query_params)
         now = timezone.now()
-        try:
-            page = breaches(
+        return page_response(
+            request,
+            query,
+            lambda cursor: breaches(
                 request.user,
                 unit_id=query.get("unit"),
                 category_id=query.get("category"),
                 area_id=query.get("area"),
-                cursor=query.get("cursor") or None,
+                cursor=cursor,
                 limit=query["limit"],
                 now=now,
-            )
-        except BadCursor as exc:
-            raise _bad_cursor() from exc
-        results = BreachOutput(page.rows, many=True, context={"now": now}).data
-        return Response({"results": results, "next": _next_url(request, page.next_cursor)})
+            ),
+            lambda rows: BreachOutput(rows, many=True, context={"now": now}).data,
+        )
 
 
 class OrderListView(APIView):
@@ -222,16 +198,14 @@ class OrderListView(APIView):
 
     @extend_schema(parameters=[PageQuery], responses=page_of("OrderPage", OrderOutput))
     def get(self, request: Request) -> Response:
-        _require_board(request)
+        require_board(request.user)
         query = parse(PageQuery, request.query_params)
-        try:
-            page = order_page(
-                request.user, cursor=query.get("cursor") or None, limit=query["limit"]
-            )
-        except BadCursor as exc:
-            raise _bad_cursor() from exc
-        results = OrderOutput(page.rows, many=True).data
-        return Response({"results": results, "next": _next_url(request, page.next_cursor)})
+        return page_response(
+            request,
+            query,
+            lambda cursor: order_page(request.user, cursor=cursor, limit=query["limit"]),
+            lambda rows: OrderOutput(rows, many=True).data,
+        )
 
 
 class CaseSuperviseView(APIView):
@@ -239,9 +213,7 @@ class CaseSuperviseView(APIView):
 
     @extend_schema(request=OrderIssueInput, responses={201: OrderOutput})
     def post(self, request: Request, case_id: int) -> Response:
-        case = case_for_user(request.user, case_id)
-        if case is None:
-            raise Http404
+        case = case_or_404(request.user, case_id)
         data = parse(OrderIssueInput, request.data)
         order = order_issue(actor=request.user, case=case, **data)
         return Response(OrderOutput(order).data, status=status.HTTP_201_CREATED)

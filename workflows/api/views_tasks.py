@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,20 +11,20 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from departments.models import Unit
 
 from ..models import CaseTask
+from ..selectors.lookups import unit_by_ref
 from ..selectors.task_rows import TaskRow, task_row, task_row_for_user, task_rows
-from ..selectors.tasks import BadCursor, task_to_act_on
 from ..services.outcomes import task_complete
 from ..services.requests import extension_request, info_received, info_wait, parking_request
 from ..services.tasks import task_claim, task_release, task_subdispatch
+from ..shortcuts import task_to_act_on_or_404
+from .pagination import page_response
 from .schema import json_or_multipart, page_of
 from .serializers import (
-    MAX_ID,
     ExtensionInput,
     ReasonInput,
     RequestOutput,
@@ -41,22 +43,9 @@ def task_response(request: Request, task: CaseTask | TaskRow) -> Response:
     return Response(task_row_output(row, user=request.user, now=timezone.now()))
 
 
-def _task_or_404(user, task_id: int) -> CaseTask:
-    """The task to act on (with its case, which the services lock through), or 404."""
-    task = task_to_act_on(user, task_id)
-    if task is None:
-        raise Http404
-    return task
-
-
 def _unit(ref: str) -> Unit:
     """A unit given by id or by code (shape only: whether it may be chosen is the service's)."""
-    ref = ref.strip()
-    units = Unit.objects.filter(is_active=True)
-    if ref.isascii() and ref.isdigit():
-        unit = units.filter(pk=int(ref)).first() if int(ref) <= MAX_ID else None
-    else:
-        unit = units.filter(code=ref).first()
+    unit = unit_by_ref(ref)
     if unit is None:
         raise serializers.ValidationError({"unit": [_("Unknown unit.")]})
     return unit
@@ -74,20 +63,13 @@ class TaskListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = parse(TaskListQuery, request.query_params)
-        try:
-            page = task_rows(
-                request.user, query["scope"], query.get("cursor") or None, query["limit"]
-            )
-        except BadCursor as exc:
-            raise serializers.ValidationError(
-                {"cursor": [_("This cursor is not valid: start from the first page.")]}
-            ) from exc
-        next_url = None
-        if page.next_cursor:
-            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
         now = timezone.now()
-        results = [task_row_output(row, user=request.user, now=now) for row in page.rows]
-        return Response({"results": results, "next": next_url})
+        return page_response(
+            request,
+            query,
+            lambda cursor: task_rows(request.user, query["scope"], cursor, query["limit"]),
+            lambda rows: [task_row_output(row, user=request.user, now=now) for row in rows],
+        )
 
 
 class TaskDetailView(APIView):
@@ -101,22 +83,24 @@ class TaskDetailView(APIView):
         return task_response(request, row)
 
 
-class TaskClaimView(APIView):
+class TaskActionView(APIView):
+    # POST without a body: `service(actor=…, task=…)` acts on the task, the answer is the task
+    # as it is now. (A comment, not a docstring: the schema would show it for every action.)
     required_scope = "tasks:act"
+    service: Callable[..., CaseTask]
 
     @extend_schema(request=None, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
-        task = task_claim(actor=request.user, task=_task_or_404(request.user, task_id))
-        return task_response(request, task)
+        task = task_to_act_on_or_404(request.user, task_id)
+        return task_response(request, self.service(actor=request.user, task=task))
 
 
-class TaskReleaseView(APIView):
-    required_scope = "tasks:act"
+class TaskClaimView(TaskActionView):
+    service = staticmethod(task_claim)
 
-    @extend_schema(request=None, responses=TaskOutput)
-    def post(self, request: Request, task_id: int) -> Response:
-        task = task_release(actor=request.user, task=_task_or_404(request.user, task_id))
-        return task_response(request, task)
+
+class TaskReleaseView(TaskActionView):
+    service = staticmethod(task_release)
 
 
 class TaskCompleteView(APIView):
@@ -126,7 +110,7 @@ class TaskCompleteView(APIView):
 
     @extend_schema(request=json_or_multipart(TaskCompleteInput), responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
-        task = _task_or_404(request.user, task_id)
+        task = task_to_act_on_or_404(request.user, task_id)
         data = parse(TaskCompleteInput, request.data)
         fields = {name: data[name] for name in TaskCompleteInput.DATA_FIELDS if data.get(name)}
         task = task_complete(
@@ -146,7 +130,7 @@ class TaskSubdispatchView(APIView):
 
     @extend_schema(request=TaskSubdispatchInput, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
-        task = _task_or_404(request.user, task_id)  # includes the head of the task's unit
+        task = task_to_act_on_or_404(request.user, task_id)  # includes the head of the task's unit
         unit = _unit(parse(TaskSubdispatchInput, request.data)["unit"])
         task = task_subdispatch(actor=request.user, task=task, unit=unit)
         return task_response(request, task)
@@ -160,7 +144,7 @@ class TaskExtensionView(APIView):
 
     @extend_schema(request=ExtensionInput, responses={201: RequestOutput})
     def post(self, request: Request, task_id: int) -> Response:
-        task = _task_or_404(request.user, task_id)
+        task = task_to_act_on_or_404(request.user, task_id)
         data = parse(ExtensionInput, request.data)
         made = extension_request(actor=request.user, task=task, **data)
         return Response(RequestOutput(made).data, status=201)
@@ -173,7 +157,7 @@ class TaskParkingView(APIView):
 
     @extend_schema(request=ReasonInput, responses={201: RequestOutput})
     def post(self, request: Request, task_id: int) -> Response:
-        task = _task_or_404(request.user, task_id)
+        task = task_to_act_on_or_404(request.user, task_id)
         reason = parse(ReasonInput, request.data)["reason"]
         made = parking_request(actor=request.user, task=task, reason=reason)
         return Response(RequestOutput(made).data, status=201)
@@ -186,17 +170,12 @@ class TaskWaitInfoView(APIView):
 
     @extend_schema(request=ReasonInput, responses=TaskOutput)
     def post(self, request: Request, task_id: int) -> Response:
-        task = _task_or_404(request.user, task_id)
+        task = task_to_act_on_or_404(request.user, task_id)
         reason = parse(ReasonInput, request.data)["reason"]
         return task_response(request, info_wait(actor=request.user, task=task, reason=reason))
 
 
-class TaskInfoReceivedView(APIView):
+class TaskInfoReceivedView(TaskActionView):
     """POST: the information arrived; the clock runs again."""
 
-    required_scope = "tasks:act"
-
-    @extend_schema(request=None, responses=TaskOutput)
-    def post(self, request: Request, task_id: int) -> Response:
-        task = _task_or_404(request.user, task_id)
-        return task_response(request, info_received(actor=request.user, task=task))
+    service = staticmethod(info_received)

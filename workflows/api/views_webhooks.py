@@ -9,13 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..integrations.webhooks import (
-    EVENT_TYPES,
+from ..integrations.webhook_subscriptions import (
     webhook_deliveries,
     webhook_subscribe,
     webhook_subscriptions,
     webhook_unsubscribe,
 )
+from ..integrations.webhooks import EVENT_TYPES
 from ..models import Scope
 from .serializers import parse
 

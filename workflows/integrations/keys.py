@@ -1,4 +1,5 @@
-"""API keys: issue (shown once), authenticate by `Authorization: Bearer <key>`, revoke."""
+"""API keys: issue (shown once), authenticate (`Authorization: Bearer <key>` for the API, the
+`api_key` parameter for Open311, both through `api_key_authenticate`), revoke."""
 
 from __future__ import annotations
 
@@ -68,12 +69,26 @@ def api_key_revoke(*, actor, key: ApiKey) -> ApiKey:
 
 
 def api_key_lookup(raw: str) -> ApiKey | None:
+    """The key `raw` is the secret of (revoked or not), or None."""
     if not raw.startswith(KEY_PREFIX) or raw.count("_") < 2:
         return None
     prefix = raw[len(KEY_PREFIX) :].split("_", 1)[0]
     key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
     if key is None or not hmac.compare_digest(key.key_hash, _hash(raw)):
         return None
+    return key
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """The usable key `raw` is the secret of (not revoked, its service user active), or None;
+    notes when it was last used, at most once a minute. The API (`Authorization: Bearer`) and
+    Open311 (`api_key`) authenticate with it; what the key may do is its scopes' business."""
+    key = api_key_lookup(raw)
+    if key is None or not key.is_active or not key.user.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
 
 
@@ -88,12 +103,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(_("Invalid API key header."))
-        key = api_key_lookup(header[1].decode(errors="replace"))
-        if key is None or not key.is_active or not key.user.is_active:
+        key = api_key_authenticate(header[1].decode(errors="replace"))
+        if key is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        now = timezone.now()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return key.user, key
 
     def authenticate_header(self, request):

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ..integrations.keys import LAST_USED_EVERY, api_key_lookup
+from ..integrations.keys import api_key_authenticate
 from ..models import (
     ApiKey,
     Case,
@@ -314,17 +314,9 @@ def _reporting_key(params) -> ApiKey:
     raw = params.get("api_key", "").strip()
     if not raw:
         raise Open311Error(400, _("api_key is required."))
-    key = api_key_lookup(raw)
-    if (
-        key is None
-        or not key.is_active
-        or not key.user.is_active
-        or not key.allows(Scope.CASES_REPORT)
-    ):
+    key = api_key_authenticate(raw)
+    if key is None or not key.allows(Scope.CASES_REPORT):
         raise Open311Error(403, _("The api_key is invalid, revoked or may not report requests."))
-    now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
 
 

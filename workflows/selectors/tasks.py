@@ -20,6 +20,7 @@ from cityops.compiled_queries import CompiledGet
 from departments.access import can_view_task, staff_scope
 
 from ..models import CaseTask, TaskStatus
+from .lookups import MAX_DB_ID
 
 SCOPES = ("inbox", "queue", "done")
 DEFAULT_PAGE_SIZE = 25
@@ -49,7 +50,7 @@ def cursor_decode(cursor: str) -> tuple[dt.datetime, int]:
             raise ValueError
         parsed.astimezone(dt.UTC)  # the database compares in UTC: year 1 +14:00 overflows
         number = int(pk)
-        if not 0 < number < 2**63:  # a forged id would overflow the query parameter
+        if not 0 < number <= MAX_DB_ID:  # a forged id would overflow the query parameter
             raise ValueError
         return parsed, number
     except (ValueError, UnicodeDecodeError, OverflowError) as exc:

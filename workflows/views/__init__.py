@@ -1,7 +1,10 @@
-"""Server-rendered pages: task lists and task pages (tasks), reporting and case pages (cases).
+"""Server-rendered pages: task lists and actions (tasks, requests, task_page), reporting and
+case pages (cases), supervision (board), notifications.
 
-Thin by rule: parse the request, call one service or selector, render; services raise
-ValidationError (400, shown on the form), Conflict (a message, back to the page) or Http404.
+Thin by rule: parse the request, call one service or selector, render. Every action calls its
+service through actions.service_action, which shows a ValidationError on the form (400) and a
+Conflict or PermissionDenied as a message; Http404 (workflows.shortcuts) is the 404 page;
+lists page by cursor through pagination.page_or_first.
 """
 
 from django.contrib.auth.views import redirect_to_login

@@ -11,12 +11,10 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -25,10 +23,9 @@ from departments.models import AREA_KINDS, Unit
 
 from ..forms import category_choices
 from ..selectors.cases import case_for_user
+from ..selectors.lookups import parse_id
 from ..selectors.sla import (
     BOARD_STATES,
-    BadCursor,
-    board_access,
     board_case_list,
     board_counts,
     board_totals,
@@ -36,9 +33,11 @@ from ..selectors.sla import (
     order_for_user,
     order_page,
 )
-from ..services.errors import Conflict
 from ..services.supervision import order_issue, order_reply
-from .cases import _case_page
+from ..shortcuts import case_or_404, require_board
+from .actions import next_or, service_action
+from .cases import render_case_page
+from .pagination import page_or_first
 
 STATE_LABELS = {
     "at_risk": gettext_lazy("At risk"),
@@ -112,30 +111,15 @@ class OrderReplyForm(forms.Form):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _require_board(request: HttpRequest) -> None:
-    if not board_access(request.user):
-        raise Http404
+def _errors(form: forms.Form) -> str:
+    """Every error message of the form (its own and the service's), as one line."""
+    return " ".join(str(m) for messages_ in form.errors.values() for m in messages_)
 
 
-def _errors(form: forms.Form | None, exc: ValidationError | None = None) -> str:
-    """Every error message of a form or a service's ValidationError, as one line."""
-    found: list[str] = []
-    if form is not None:
-        found += [str(m) for messages_ in form.errors.values() for m in messages_]
-    if exc is not None:
-        found += [str(m) for m in exc.messages]
-    return " ".join(found)
-
-
-def _next_or(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
+def _unit(request: HttpRequest) -> Unit | None:
+    """The unit of `?unit=<id>`, or None."""
+    unit_id = parse_id(request.GET.get("unit"))
+    return Unit.objects.filter(pk=unit_id).first() if unit_id else None
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -144,7 +128,7 @@ def _int(value: str | None) -> int | None:
 @login_required
 @require_GET
 def board_view(request: HttpRequest) -> HttpResponse:
-    _require_board(request)
+    require_board(request.user)
     form = BoardFilterForm(request.GET)
     rows = board_counts(request.user, **form.selector_filters())
     context = {
@@ -160,9 +144,9 @@ def board_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def board_cases_view(request: HttpRequest) -> HttpResponse:
-    _require_board(request)
+    require_board(request.user)
     state = request.GET.get("state", "")
-    unit = Unit.objects.filter(pk=_int(request.GET.get("unit"))).first()
+    unit = _unit(request)
     if state not in BOARD_STATES or unit is None:
         raise Http404
     form = BoardFilterForm(request.GET)
@@ -184,20 +168,16 @@ def board_cases_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def breaches_view(request: HttpRequest) -> HttpResponse:
-    _require_board(request)
+    require_board(request.user)
     form = BoardFilterForm(request.GET)
     filters = form.selector_filters()
-    unit = Unit.objects.filter(pk=_int(request.GET.get("unit"))).first()
+    unit = _unit(request)
     kwargs = {
         "unit_id": unit.pk if unit else None,
         "category_id": filters["category_id"],
         "area_id": filters["area_id"],
     }
-    try:
-        page = breaches(request.user, cursor=request.GET.get("cursor") or None, **kwargs)
-    except BadCursor:
-        messages.warning(request, _("That page link is not valid (any more): the first page."))
-        page = breaches(request.user, **kwargs)
+    page = page_or_first(request, lambda cursor: breaches(request.user, cursor=cursor, **kwargs))
     query = request.GET.copy()
     query.pop("cursor", None)
     context = {
@@ -213,12 +193,8 @@ def breaches_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def orders_view(request: HttpRequest) -> HttpResponse:
-    _require_board(request)
-    try:
-        page = order_page(request.user, cursor=request.GET.get("cursor") or None)
-    except BadCursor:
-        messages.warning(request, _("That page link is not valid (any more): the first page."))
-        page = order_page(request.user)
+    require_board(request.user)
+    page = page_or_first(request, lambda cursor: order_page(request.user, cursor=cursor))
     context = {"page": page, "now": timezone.now(), "here": request.get_full_path()}
     return render(request, "workflows/orders.html", context)
 
@@ -229,25 +205,19 @@ def orders_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def case_supervise_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_for_user(request.user, case_id)
-    if case is None:
-        raise Http404
+    case = case_or_404(request.user, case_id)
     form = OrderIssueForm(request.POST)
-    error = _errors(form) if not form.is_valid() else ""
-    if not error:
-        try:
-            order_issue(actor=request.user, case=case, **form.cleaned_data)
-        except ValidationError as exc:
-            error = _errors(None, exc)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect("workflows:case", case_id=case.pk)
-        else:
-            messages.success(request, _("The supervision order is issued."))
-            return redirect("workflows:case", case_id=case.pk)
-    # Shown again with the message; the card keeps what was typed (request.POST).
-    messages.error(request, error)
-    return _case_page(request, case, status=400)
+    here = reverse("workflows:case", args=[case.pk])
+    return service_action(
+        request,
+        lambda: order_issue(actor=request.user, case=case, **form.cleaned_data),
+        form=form,
+        # Shown again with the message; the card keeps what was typed (request.POST).
+        invalid=lambda: _case_again(request, case, form),
+        success=_("The supervision order is issued."),
+        then=here,
+        back=here,
+    )
 
 
 @login_required
@@ -256,22 +226,28 @@ def order_reply_view(request: HttpRequest, order_id: int) -> HttpResponse:
     order = order_for_user(request.user, order_id)
     if order is None:
         raise Http404
-    back = _next_or(request, reverse("workflows:case", args=[order.case_id]))
+    back = next_or(request, reverse("workflows:case", args=[order.case_id]))
     form = OrderReplyForm(request.POST)
-    error = _errors(form) if not form.is_valid() else ""
-    if not error:
-        try:
-            order_reply(actor=request.user, order=order, reply=form.cleaned_data["reply"])
-        except ValidationError as exc:
-            error = _errors(None, exc)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect(back)
-        else:
-            messages.success(request, _("Your reply is recorded."))
-            return redirect(back)
-    messages.error(request, error)
-    case = case_for_user(request.user, order.case_id)
-    if case is None:  # a unit head always sees the cases of their units; be safe
-        return redirect(reverse("workflows:orders"))
-    return _case_page(request, case, status=400)
+
+    def invalid() -> HttpResponse:
+        case = case_for_user(request.user, order.case_id)
+        if case is None:  # a unit head always sees the cases of their units; be safe
+            messages.error(request, _errors(form))
+            return redirect(reverse("workflows:orders"))
+        return _case_again(request, case, form)
+
+    return service_action(
+        request,
+        lambda: order_reply(actor=request.user, order=order, reply=form.cleaned_data["reply"]),
+        form=form,
+        invalid=invalid,
+        success=_("Your reply is recorded."),
+        then=back,
+        back=back,
+    )
+
+
+def _case_again(request: HttpRequest, case, form: forms.Form) -> HttpResponse:
+    """The case page again (400) with the form's errors as one message."""
+    messages.error(request, _errors(form))
+    return render_case_page(request, case, status=400)

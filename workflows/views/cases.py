@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,12 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from departments.access import can_act_on_task, can_cancel_case, can_see_reporter, staff_scope
 from departments.models import Role
 
-from ..forms import CancelForm, CaseFilterForm, CaseReportForm, add_service_errors
+from ..forms import CancelForm, CaseFilterForm, CaseReportForm
 from ..models import Case, CaseEvent, PhotoKind, Source, Stage
-from ..selectors.cases import case_for_user, case_open_tasks, case_page, case_timeline
-from ..selectors.tasks import BadCursor
+from ..selectors.cases import case_open_tasks, case_page, case_timeline
 from ..services.cases import CaseReport, case_cancel, case_report
-from ..services.errors import Conflict
+from ..shortcuts import case_or_404
+from .actions import service_action
+from .pagination import page_or_first
 
 CASES_PAGE_SIZE = 25
 
@@ -76,13 +76,6 @@ EVENT_DETAILS = {
 }
 
 
-def _case_or_404(user, case_id: int) -> Case:
-    case = case_for_user(user, case_id)
-    if case is None:
-        raise Http404
-    return case
-
-
 def _stage_label(value: str) -> str:
     return Stage(value).label if value in Stage.values else value
 
@@ -102,7 +95,10 @@ def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
     ]
 
 
-def _case_page(request: HttpRequest, case: Case, *, cancel_form=None, status=200) -> HttpResponse:
+def render_case_page(
+    request: HttpRequest, case: Case, *, cancel_form=None, status=200
+) -> HttpResponse:
+    """The page of a case the viewer may see; a bound cancel form is shown in its place."""
     user = request.user
     photos = list(case.attachments.all())
     tasks = list(case_open_tasks(case))
@@ -123,26 +119,24 @@ def _case_page(request: HttpRequest, case: Case, *, cancel_form=None, status=200
 @login_required
 @require_GET
 def case_detail_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    return _case_page(request, _case_or_404(request.user, case_id))
+    return render_case_page(request, case_or_404(request.user, case_id))
 
 
 @login_required
 @require_POST
 def case_cancel_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _case_or_404(request.user, case_id)
+    case = case_or_404(request.user, case_id)
     form = CancelForm(request.POST)
-    if form.is_valid():
-        try:
-            case_cancel(actor=request.user, case=case, reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect("workflows:case", case_id=case.pk)
-        else:
-            messages.success(request, _("Case %(number)s is cancelled.") % {"number": case})
-            return redirect("workflows:case", case_id=case.pk)
-    return _case_page(request, case, cancel_form=form, status=400)
+    here = reverse("workflows:case", args=[case.pk])
+    return service_action(
+        request,
+        lambda: case_cancel(actor=request.user, case=case, reason=form.cleaned_data["reason"]),
+        form=form,
+        invalid=lambda: render_case_page(request, case, cancel_form=form, status=400),
+        success=_("Case %(number)s is cancelled.") % {"number": case},
+        then=here,
+        back=here,
+    )
 
 
 @login_required
@@ -153,17 +147,14 @@ def case_new_view(request: HttpRequest) -> HttpResponse:
         form = CaseReportForm(initial={"source": Source.INSPECTOR if inspector else Source.HOTLINE})
         return render(request, "workflows/case_new.html", {"form": form})
     form = CaseReportForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            case = case_report(actor=request.user, report=CaseReport(**form.report_fields()))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Case %(number)s is reported.") % {"number": case})
-            return redirect("workflows:case", case_id=case.pk)
-    return render(request, "workflows/case_new.html", {"form": form}, status=400)
+    return service_action(
+        request,
+        lambda: case_report(actor=request.user, report=CaseReport(**form.report_fields())),
+        form=form,  # a conflict is shown above the form
+        invalid=lambda: render(request, "workflows/case_new.html", {"form": form}, status=400),
+        success=lambda case: _("Case %(number)s is reported.") % {"number": case},
+        then=lambda case: reverse("workflows:case", args=[case.pk]),
+    )
 
 
 @login_required
@@ -171,15 +162,9 @@ def case_new_view(request: HttpRequest) -> HttpResponse:
 def case_list_view(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""
-    try:
-        page = case_page(
-            request.user,
-            status=status,
-            cursor=request.GET.get("cursor") or None,
-            limit=CASES_PAGE_SIZE,
-        )
-    except BadCursor:
-        messages.warning(request, _("That page link is not valid (any more): the first page."))
-        page = case_page(request.user, status=status, limit=CASES_PAGE_SIZE)
+    page = page_or_first(
+        request,
+        lambda cursor: case_page(request.user, status=status, cursor=cursor, limit=CASES_PAGE_SIZE),
+    )
     context = {"form": form, "status": status, "cases": page.rows, "next_cursor": page.next_cursor}
     return render(request, "workflows/case_list.html", context)

@@ -7,14 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from ..services.notifications import BadCursor, notification_page, notifications_mark_read
-
-MAX_ID = 2**63 - 1
+from ..selectors.lookups import parse_id
+from ..services.notifications import notification_page, notifications_mark_read
+from .actions import next_or
+from .pagination import page_or_first
 
 
 def _ids(request: HttpRequest) -> list[int] | None:
@@ -22,24 +21,13 @@ def _ids(request: HttpRequest) -> list[int] | None:
     raw = request.POST.getlist("ids")
     if not raw:
         return None
-    return [int(v) for v in raw if v.isascii() and v.isdigit() and 0 < int(v) <= MAX_ID]
-
-
-def _next_or_list(request: HttpRequest) -> str:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return reverse("workflows:notifications")
+    return [pk for pk in map(parse_id, raw) if pk is not None]
 
 
 @login_required
 @require_GET
 def notification_list_view(request: HttpRequest) -> HttpResponse:
-    try:
-        page = notification_page(request.user, request.GET.get("cursor") or None)
-    except BadCursor:
-        messages.warning(request, _("That page link is not valid (any more): the first page."))
-        page = notification_page(request.user)
+    page = page_or_first(request, lambda cursor: notification_page(request.user, cursor))
     return render(
         request, "workflows/notifications.html", {"page": page, "here": request.get_full_path()}
     )
@@ -59,4 +47,4 @@ def notification_read_view(request: HttpRequest) -> HttpResponse:
             )
             % {"count": marked},
         )
-    return redirect(_next_or_list(request))
+    return redirect(next_or(request, reverse("workflows:notifications")))
