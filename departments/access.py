@@ -1,7 +1,7 @@
-"""Who may see and act on what: the one place where roles and units are checked.
+"""The staff scope: which (unit, role) pairs a user holds, sub-units expanded.
 
-A clerk acts only on tasks of the (unit, role) pairs they hold, extended to sub-units where
-the membership says so. Anything else looks exactly like a missing object (404).
+The organisation knows nothing of the engine; the rules on who may see or act on a case, task,
+order, board or KPI are in `workflows.access`, built on this scope.
 """
 
 from __future__ import annotations
@@ -64,69 +64,6 @@ def staff_scope(user) -> StaffScope:
     scope = StaffScope(user.pk, frozenset(pairs), bool(user.is_superuser))
     user._cityops_scope = scope
     return scope
-
-
-def can_act_on_task(user, task) -> bool:
-    """Claim/release/complete: the task's (unit, role) is one the user holds."""
-    return staff_scope(user).holds(task.unit_id, task.role)
-
-
-def can_view_task(user, task) -> bool:
-    """Those who may act on it, and the head of the unit holding a handling task (who may
-    dispatch it on to a sub-unit)."""
-    scope = staff_scope(user)
-    return scope.holds(task.unit_id, task.role) or (
-        task.stage == "handling" and scope.holds(task.unit_id, Role.UNIT_HEAD)
-    )
-
-
-def can_see_reporter(user, case) -> bool:
-    """Reporter name and contact are private: for the reporter and the intake clerks only."""
-    scope = staff_scope(user)
-    return (
-        scope.is_superuser or case.reported_by_id == scope.user_id or (Role.INTAKE in scope.roles())
-    )
-
-
-def case_visibility_q(user, prefix: str = "") -> Q:
-    """A filter on cases the user may see: any task of theirs, cases they reported,
-    or any case in an area or unit they oversee (supervisor, admin)."""
-    scope = staff_scope(user)
-    if scope.is_superuser:
-        return Q()
-    from workflows.models import CaseTask  # the engine depends on us, not the reverse
-
-    tasks = CaseTask.objects.filter(scope.task_q() | Q(owner_id=scope.user_id))
-    q = Q(**{f"{prefix}pk__in": tasks.values("case_id")})
-    q |= Q(**{f"{prefix}reported_by_id": scope.user_id})
-    headed = scope.units_for(Role.UNIT_HEAD)
-    if headed:
-        q |= Q(**{f"{prefix}responsible_unit_id__in": sorted(headed)})
-    if scope.oversees:
-        units = sorted(scope.oversees)
-        q |= Q(**{f"{prefix}city_id__in": units}) | Q(**{f"{prefix}area_id__in": units})
-        q |= Q(**{f"{prefix}responsible_unit_id__in": units})
-    return q
-
-
-def can_view_case(user, case) -> bool:
-    """Checked per case through the task index of that case (cheap at any table size)."""
-    scope = staff_scope(user)
-    if scope.is_superuser or (scope.user_id and case.reported_by_id == scope.user_id):
-        return True
-    if scope.oversees & {case.city_id, case.area_id, case.responsible_unit_id}:
-        return True
-    if case.responsible_unit_id in scope.units_for(Role.UNIT_HEAD):
-        return True
-    from workflows.models import CaseTask
-
-    mine = scope.task_q() | Q(owner_id=scope.user_id)
-    return CaseTask.objects.filter(case_id=case.pk).filter(mine).exists()
-
-
-def can_cancel_case(user, case) -> bool:
-    """The shift leader of the case's command centre may cancel it (作废)."""
-    return bool(staff_scope(user).units_for(Role.SHIFT_LEADER) & set(centre_ids(case.city_id)))
 
 
 def centre_ids(city_id: int, snapshot: Snapshot | None = None) -> list[int]:

@@ -95,8 +95,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str, str]] = {
     ("private", "workflows.services.outcomes", "workflows.services.tasks._locked"),
     ("private", "workflows.services.requests", "workflows.services.tasks._check_actor"),
     ("private", "workflows.services.requests", "workflows.services.tasks._locked"),
-    ("upward", "departments.access", "workflows"),
-    ("upward", "departments.access", "workflows.models"),
     ("upward", "workflows.services.cases", "workflows.flows"),
     ("upward", "workflows.services.outcomes", "workflows.flows"),
     ("upward", "workflows.services.requests", "workflows.flows"),

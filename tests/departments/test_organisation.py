@@ -1,9 +1,9 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from departments.access import can_act_on_task, staff_scope
 from departments.models import GridCell, Membership, Role, Unit, UnitKind
 from departments.selectors import grid_cell_at, unit_ancestors, unit_descendant_ids
+from workflows.access import can_act_on_task, staff_scope
 
 pytestmark = pytest.mark.django_db
 

@@ -226,7 +226,7 @@ def test_closing_with_a_chosen_archive_type_needs_a_reason(city):
 
 
 def test_unit_head_sees_the_units_cases_and_handling_tasks_but_cannot_claim(city):
-    from departments.access import can_view_case
+    from workflows.access import can_view_case
     from workflows.selectors.tasks import task_for_user
 
     case = report(city.garbage)

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from departments.access import can_see_reporter
+from workflows.access import can_see_reporter
 
 from ..models import Case
 from ..selectors.cases import case_open_tasks, case_timeline

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
 
-from departments.access import can_view_case, case_visibility_q
+from workflows.access import can_view_case, case_visibility_q
 
 from ..models import Case, CaseEvent, CaseTask, TaskStatus
 from .tasks import cursor_decode, cursor_encode

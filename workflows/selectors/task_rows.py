@@ -26,8 +26,8 @@ from django.db import connection
 from django.db.models import Field
 
 from cityops.sql_rows import Converters, converted, field_converters
-from departments.access import can_view_task, staff_scope
 from departments.models import GridCell, Unit, WorkCalendar
+from workflows.access import can_view_task, staff_scope
 
 from ..models import Case, CaseTask, Category, Stage, TaskStatus
 from .tasks import DEFAULT_PAGE_SIZE, TaskPage, cursor_decode, keyset_page, page_limit

@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from cityops.compiled_queries import CompiledGet
-from departments.access import can_view_task, staff_scope
+from workflows.access import can_view_task, staff_scope
 
 from ..models import CaseTask, TaskStatus
 from .lookups import MAX_DB_ID
@@ -149,7 +149,7 @@ def task_to_act_on(user, task_id: int) -> CaseTask | None:
 
 
 def task_for_user(user, task_id: int) -> CaseTask | None:
-    """A task the user may see (see departments.access.can_view_task), or None: missing and
+    """A task the user may see (see workflows.access.can_view_task), or None: missing and
     not-yours look the same."""
     task = _with_rows(CaseTask.objects.filter(pk=task_id)).select_related("case__city").first()
     if task is None or not can_view_task(user, task):

@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cityops.compiled_queries import insert, save_fields
-from departments import access
 from departments.models import GridCell
 from departments.reference import reference_snapshot
 from departments.selectors import grid_cell_at
+from workflows import access
 
 from ..models import (
     Case,

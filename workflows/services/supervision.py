@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from departments import access
 from departments.models import Role, Unit
+from workflows import access
 
 from ..models import Case, CaseTask, OrderStatus, Stage, SupervisionOrder, TaskStatus
 from .errors import Conflict, not_found

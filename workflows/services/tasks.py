@@ -1,6 +1,6 @@
 """Task state changes: open (from the flow), claim, release, complete, second-level dispatch.
 
-Each public service checks the actor through departments.access first, then takes the case's
+Each public service checks the actor through workflows.access first, then takes the case's
 process lock (SELECT … FOR UPDATE via viewflow), re-reads the task, changes state and writes
 the audit event in the same transaction.
 """
@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.status import STATUS
 
 from cityops.compiled_queries import CompiledGet, insert, save_fields
-from departments import access
 from departments.access import centre_ids
 from departments.models import UnitKind
 from departments.reference import GENERATION_SQL, Snapshot, reference_snapshot
 from departments.selectors import unit_descendant_ids
+from workflows import access
 
 from ..flows.stages import REVIEW_STAGES, STAGES
 from ..models import Case, CaseTask, Stage, TaskStatus

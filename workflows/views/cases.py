@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from departments.access import can_act_on_task, can_cancel_case, can_see_reporter, staff_scope
 from departments.models import Role
+from workflows.access import can_act_on_task, can_cancel_case, can_see_reporter, staff_scope
 
 from ..forms import CancelForm, CaseFilterForm, CaseReportForm
 from ..models import Case, CaseEvent, PhotoKind, Source, Stage

@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from viewflow.workflow.models import Task as FlowTask
 
-from departments.access import can_act_on_task, staff_scope
 from departments.models import Role
 from departments.selectors import unit_descendant_ids
+from workflows.access import can_act_on_task, staff_scope
 
 from ..flows.stages import REVIEW_STAGES
 from ..forms import (

@@ -1,0 +1,85 @@
+"""Who may see and act on what in the engine: the one place where cases, tasks, orders,
+boards, KPIs and webhooks are checked, for pages, API, Open311 and exports.
+
+Built on the organisation's staff scope (`departments.access.staff_scope`): a clerk acts only
+on tasks of the (unit, role) pairs they hold, extended to sub-units where the membership says
+so. Anything else looks exactly like a missing object (404): "not found" and "not yours" are
+indistinguishable from outside.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from departments.access import centre_ids, staff_scope
+from departments.models import Role
+from workflows.models import CaseTask
+
+__all__ = [
+    "can_act_on_task",
+    "can_cancel_case",
+    "can_see_reporter",
+    "can_view_case",
+    "can_view_task",
+    "case_visibility_q",
+    "staff_scope",
+]
+
+
+def can_act_on_task(user, task) -> bool:
+    """Claim/release/complete: the task's (unit, role) is one the user holds."""
+    return staff_scope(user).holds(task.unit_id, task.role)
+
+
+def can_view_task(user, task) -> bool:
+    """Those who may act on it, and the head of the unit holding a handling task (who may
+    dispatch it on to a sub-unit)."""
+    scope = staff_scope(user)
+    return scope.holds(task.unit_id, task.role) or (
+        task.stage == "handling" and scope.holds(task.unit_id, Role.UNIT_HEAD)
+    )
+
+
+def can_see_reporter(user, case) -> bool:
+    """Reporter name and contact are private: for the reporter and the intake clerks only."""
+    scope = staff_scope(user)
+    return (
+        scope.is_superuser or case.reported_by_id == scope.user_id or (Role.INTAKE in scope.roles())
+    )
+
+
+def case_visibility_q(user, prefix: str = "") -> Q:
+    """A filter on cases the user may see: any task of theirs, cases they reported,
+    or any case in an area or unit they oversee (supervisor, admin)."""
+    scope = staff_scope(user)
+    if scope.is_superuser:
+        return Q()
+    tasks = CaseTask.objects.filter(scope.task_q() | Q(owner_id=scope.user_id))
+    q = Q(**{f"{prefix}pk__in": tasks.values("case_id")})
+    q |= Q(**{f"{prefix}reported_by_id": scope.user_id})
+    headed = scope.units_for(Role.UNIT_HEAD)
+    if headed:
+        q |= Q(**{f"{prefix}responsible_unit_id__in": sorted(headed)})
+    if scope.oversees:
+        units = sorted(scope.oversees)
+        q |= Q(**{f"{prefix}city_id__in": units}) | Q(**{f"{prefix}area_id__in": units})
+        q |= Q(**{f"{prefix}responsible_unit_id__in": units})
+    return q
+
+
+def can_view_case(user, case) -> bool:
+    """Checked per case through the task index of that case (cheap at any table size)."""
+    scope = staff_scope(user)
+    if scope.is_superuser or (scope.user_id and case.reported_by_id == scope.user_id):
+        return True
+    if scope.oversees & {case.city_id, case.area_id, case.responsible_unit_id}:
+        return True
+    if case.responsible_unit_id in scope.units_for(Role.UNIT_HEAD):
+        return True
+    mine = scope.task_q() | Q(owner_id=scope.user_id)
+    return CaseTask.objects.filter(case_id=case.pk).filter(mine).exists()
+
+
+def can_cancel_case(user, case) -> bool:
+    """The shift leader of the case's command centre may cancel it (作废)."""
+    return bool(staff_scope(user).units_for(Role.SHIFT_LEADER) & set(centre_ids(case.city_id)))
