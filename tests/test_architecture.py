@@ -42,7 +42,8 @@ LAYERS: list[tuple[str, str]] = [
     # The organisation: units, roles, calendars (pure calculation), reference snapshots; then
     # its reads (the staff scope), its services.
     ("departments models", "departments departments.models departments.migrations* "
-                           "departments.signals departments.calendars departments.reference"),
+                           "departments.signals departments.calendars departments.reference "
+                           "departments.geojson"),
     ("departments selectors", "departments.selectors departments.access"),
     ("departments services", "departments.services departments.demo"),
     # The engine's tables, and the stage policy table the services and pages read.
