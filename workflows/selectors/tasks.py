@@ -134,13 +134,15 @@ def task_list(
     return keyset_page(rows, limit, field)
 
 
-# The task an action (claim, complete, …) starts from: with its case, which the services lock
-# through; the statement is compiled once per thread (cityops.compiled_queries).
-_TO_ACT_ON = CompiledGet(lambda pk: CaseTask.objects.select_related("case").filter(pk=pk))
+# The task an action (claim, complete, …) starts from: with its case and the case's process,
+# whose flow class gives the lock the services take (services.transitions.task_locked); the
+# statement is compiled once per thread (cityops.compiled_queries).
+_TO_ACT_ON = CompiledGet(lambda pk: CaseTask.objects.select_related("case__process").filter(pk=pk))
 
 
 def task_to_act_on(user, task_id: int) -> CaseTask | None:
-    """The task (with its case) if the user may see it, as `task_for_user`, else None."""
+    """The task (with its case and its process) if the user may see it, as `task_for_user`,
+    else None."""
     try:
         task = _TO_ACT_ON.get(task_id)
     except CaseTask.DoesNotExist:
@@ -151,7 +153,8 @@ def task_to_act_on(user, task_id: int) -> CaseTask | None:
 def task_for_user(user, task_id: int) -> CaseTask | None:
     """A task the user may see (see workflows.access.can_view_task), or None: missing and
     not-yours look the same."""
-    task = _with_rows(CaseTask.objects.filter(pk=task_id)).select_related("case__city").first()
+    rows = _with_rows(CaseTask.objects.filter(pk=task_id))
+    task = rows.select_related("case__city", "case__process").first()
     if task is None or not can_view_task(user, task):
         return None
     return task
