@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("cityops", "departments", "workflows", "indicators", "intelligence")
+PACKAGES = ("cityops", "departments", "workflows", "indicators", "intelligence", "operations")
 ENGINE = ("workflows", "indicators", "intelligence")
 
 # Lowest first: (layer, the modules in it as fnmatch patterns of dotted names). A module is in
@@ -35,11 +35,15 @@ LAYERS: list[tuple[str, str]] = [
     # Project plumbing every app may use: settings, compiled statements, the job registry, the
     # Celery app (the package's __init__ loads it; it finds the jobs by name, not by import).
     ("project base", "cityops cityops.settings cityops.compiled_queries cityops.sql_rows "
-                     "cityops.periodic cityops.celery"),
+                     "cityops.periodic cityops.celery cityops.staticfiles"),
+    # Operations: the periodic jobs' run records and the health checks (reads project base).
+    ("operations", "operations operations.models operations.migrations* operations.runs "
+                   "operations.health"),
     # The organisation: units, roles, calendars (pure calculation), reference snapshots; then
     # its reads (the staff scope), its services.
     ("departments models", "departments departments.models departments.migrations* "
-                           "departments.signals departments.calendars departments.reference"),
+                           "departments.signals departments.calendars departments.reference "
+                           "departments.geojson"),
     ("departments selectors", "departments.selectors departments.access"),
     ("departments services", "departments.services departments.demo"),
     # The engine's tables, and the stage policy table the services and pages read (the flows
@@ -75,7 +79,8 @@ LAYERS: list[tuple[str, str]] = [
                    "indicators.views indicators.views.* indicators.api indicators.api.* "
                    "indicators.urls indicators.admin indicators.apps indicators.management* "
                    "intelligence.api intelligence.api.* intelligence.urls intelligence.admin "
-                   "intelligence.apps intelligence.management*"),
+                   "intelligence.apps intelligence.management* operations.views "
+                   "operations.apps operations.admin"),
     # The project wires the apps together.
     ("project top", "cityops.urls cityops.wsgi cityops.asgi"),
 ]  # fmt: skip
