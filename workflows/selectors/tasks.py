@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from cityops.compiled_queries import CompiledGet
-from workflows.access import can_view_task, staff_scope
+from workflows.access import can_view_task, queue_pairs, queue_q
 
 from ..models import CaseTask, TaskStatus
 from .lookups import MAX_DB_ID
@@ -77,14 +77,13 @@ def _queue_ids(user, cursor: str | None, limit: int) -> list[int]:
     On PostgreSQL one ordered index probe per pair, combined with UNION ALL: an IN list over
     several units would read and sort every open task of those units instead.
     """
-    scope = staff_scope(user)
     base = CaseTask.objects.filter(status=TaskStatus.OPEN)
     order = ("created_at", "task_id")
-    pairs = sorted(scope.pairs)
+    pairs = queue_pairs(user)
     if not pairs:
         return []
     if len(pairs) == 1 or not connection.features.supports_slicing_ordering_in_compound:
-        qs = _after(base.filter(scope.task_q()), "created_at", cursor)
+        qs = _after(base.filter(queue_q(user)), "created_at", cursor)
         return list(qs.order_by(*order).values_list("task_id", flat=True)[:limit])
     parts = [
         _after(base.filter(unit_id=unit, role=role), "created_at", cursor)

@@ -63,10 +63,10 @@ def task_release(*, actor, task: CaseTask) -> CaseTask:
 def task_subdispatch(*, actor, task: CaseTask, unit) -> CaseTask:
     """Second-level dispatch (二级派遣): the unit head moves an unclaimed handling task to a
     sub-unit of the responsible unit."""
-    scope = access.staff_scope(actor)
-    if not (access.can_act_on_task(actor, task) or scope.holds(task.unit_id, "unit_head")):
+    head = access.can_subdispatch_task(actor, task)
+    if not (access.can_act_on_task(actor, task) or head):
         raise not_found()
-    if task.stage != Stage.HANDLING or not scope.holds(task.unit_id, "unit_head"):
+    if task.stage != Stage.HANDLING or not head:
         raise Conflict(
             _("Only the unit head may dispatch a handling task to a sub-unit."), "not_allowed"
         )
