@@ -71,7 +71,7 @@ LAYERS: list[tuple[str, str]] = [
                                              "intelligence.*"),
     # Thin interfaces: parse the request, call one service or selector, render. Pages and API
     # views of the engine may call the public functions of indicators and intelligence.
-    ("interfaces", "departments.admin departments.apps departments.checks "
+    ("interfaces", "departments.admin departments.admin_io departments.apps departments.checks "
                    "departments.management departments.management.* "
                    "workflows.views workflows.views.* workflows.api workflows.api.* "
                    "workflows.open311 workflows.open311.* workflows.templatetags "
