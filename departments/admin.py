@@ -117,9 +117,13 @@ class CalendarYearAdmin(admin.ModelAdmin):
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(admin.ModelAdmin):
-    list_display = ["date", "kind", "name", "calendar"]
+    list_display = ["date", "kind", "holiday_name", "calendar"]
     list_filter = ["kind", "calendar"]
     date_hierarchy = "date"
+
+    @admin.display(description=_("name"), ordering="name")
+    def holiday_name(self, day: CalendarDay) -> str:
+        return day.display_name
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
