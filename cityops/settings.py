@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "viewflow",
     "viewflow.workflow",
+    "import_export",  # master data import/export in the admin (departments.admin_io)
     "departments",
     "workflows",
     "operations",

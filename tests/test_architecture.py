@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, str]] = [
     # Celery app (the package's __init__ loads it; it finds the jobs by name, not by import).
     ("project base", "cityops cityops.settings cityops.compiled_queries cityops.sql_rows "
                      "cityops.periodic cityops.celery cityops.staticfiles cityops.tabular "
-                     "cityops.commands"),
+                     "cityops.commands cityops.display"),
     # Operations: the periodic jobs' run records and the health checks (reads project base).
     ("operations", "operations operations.models operations.migrations* operations.runs "
                    "operations.health"),
@@ -72,7 +72,7 @@ LAYERS: list[tuple[str, str]] = [
                                              "intelligence.*"),
     # Thin interfaces: parse the request, call one service or selector, render. Pages and API
     # views of the engine may call the public functions of indicators and intelligence.
-    ("interfaces", "departments.admin departments.apps departments.checks "
+    ("interfaces", "departments.admin departments.admin_io departments.apps departments.checks "
                    "departments.management departments.management.* "
                    "workflows.views workflows.views.* workflows.api workflows.api.* "
                    "workflows.open311 workflows.open311.* workflows.templatetags "

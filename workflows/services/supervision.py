@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cityops import display
 from departments.models import Role, Unit
 from workflows import access
 
@@ -46,10 +47,6 @@ def _current_task(case: Case, unit: Unit) -> CaseTask | None:
     """The open task the order is about: the unit's handling task, else the latest one."""
     tasks = CaseTask.objects.filter(case=case, status__in=OPEN_TASK).order_by("-created_at")
     return tasks.filter(stage=Stage.HANDLING).first() or tasks.first()
-
-
-def _when(value: dt.datetime) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
 
 
 def order_issue(
@@ -98,7 +95,7 @@ def order_issue(
             users=users_holding(Role.UNIT_HEAD, [unit.pk]),
             kind="supervision",
             title=_("Supervision order on case %(number)s: reply by %(due)s")
-            % {"number": case.number, "due": _when(reply_due_at)},
+            % {"number": case.number, "due": display.when(reply_due_at)},
             body=reason,
             case=case,
         )

@@ -11,11 +11,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cityops import display
 from departments.models import Role
 from workflows.access import can_act_on_task, can_cancel_case, can_see_reporter, staff_scope
 
 from ..forms import CancelForm, CaseFilterForm, CaseReportForm
-from ..models import Case, CaseEvent, PhotoKind, Source, Stage
+from ..models import Case, CaseEvent, LimitUnit, PhotoKind, Source, Stage
 from ..selectors.cases import case_open_tasks, case_page, case_timeline
 from ..services.cases import CaseReport, case_cancel, case_report
 from ..shortcuts import case_or_404
@@ -74,11 +75,23 @@ EVENT_DETAILS = {
     "amount_unit": gettext_lazy("Time unit"),
     "paused_minutes": gettext_lazy("Paused minutes"),
     "due_at": gettext_lazy("Due"),
+    "reply_due_at": gettext_lazy("Reply due"),
 }
 
 
 def _stage_label(value: str) -> str:
     return Stage(value).label if value in Stage.values else value
+
+
+def _detail_value(key: str, value) -> str:
+    """A payload value as people read it: local readable times, labels rather than codes."""
+    if display.as_datetime(value) is not None:
+        return display.when(value)
+    if key == "amount_unit" and value in LimitUnit.values:
+        return LimitUnit(value).label
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
@@ -89,7 +102,9 @@ def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
             "stage_from": _stage_label(e.stage_from),
             "stage_to": _stage_label(e.stage_to),
             "details": [
-                (label, e.payload[k]) for k, label in EVENT_DETAILS.items() if k in e.payload
+                (label, _detail_value(k, e.payload[k]))
+                for k, label in EVENT_DETAILS.items()
+                if k in e.payload
             ],
         }
         for e in events
