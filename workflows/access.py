@@ -18,6 +18,7 @@ from workflows.models import CaseTask
 __all__ = [
     "can_act_on_task",
     "can_cancel_case",
+    "can_search_reporter",
     "can_see_reporter",
     "can_view_case",
     "can_view_task",
@@ -83,3 +84,13 @@ def can_view_case(user, case) -> bool:
 def can_cancel_case(user, case) -> bool:
     """The shift leader of the case's command centre may cancel it (作废)."""
     return bool(staff_scope(user).units_for(Role.SHIFT_LEADER) & set(centre_ids(case.city_id)))
+
+
+# --- case search (issue 10, search) ------------------------------------------------------------
+
+
+def can_search_reporter(user) -> bool:
+    """Finding cases by the reporter's phone: the posts that see reporters (intake clerks, who
+    take the hotline's calls, and superusers); a reporter's own cases are found otherwise."""
+    scope = staff_scope(user)
+    return scope.is_superuser or Role.INTAKE in scope.roles()
