@@ -22,6 +22,7 @@ __all__ = [
     "can_issue_order",
     "can_manage_webhooks",
     "can_reply_order",
+    "can_search_reporter",
     "can_see_board",
     "can_see_reporter",
     "can_subdispatch_task",
@@ -277,3 +278,13 @@ def can_manage_webhooks(user) -> bool:
         return True
     key = getattr(user, "api_key", None)
     return key is not None and api_key_allows(key, Scope.WEBHOOKS_MANAGE)
+
+
+# --- case search (issue 10, search) ------------------------------------------------------------
+
+
+def can_search_reporter(user) -> bool:
+    """Finding cases by the reporter's phone: the posts that see reporters (intake clerks, who
+    take the hotline's calls, and superusers); a reporter's own cases are found otherwise."""
+    scope = staff_scope(user)
+    return scope.is_superuser or Role.INTAKE in scope.roles()

@@ -18,6 +18,7 @@ from .integrations import (
     WebhookSubscription,
 )
 from .routing import RoutingRule
+from .search import SavedCaseFilter
 from .sla import (
     CaseRequest,
     Notification,
@@ -56,6 +57,7 @@ __all__ = [
     "RequestKind",
     "RequestStatus",
     "RoutingRule",
+    "SavedCaseFilter",
     "Scope",
     "Source",
     "Stage",
