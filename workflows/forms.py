@@ -284,3 +284,13 @@ class CaseFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), choices=[("", _("Any status")), *CaseStatus.choices], required=False
     )
+
+
+class RemindForm(forms.Form):
+    """催办: the message to the case's current holders."""
+
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -61,6 +61,7 @@ EVENT_LABELS = {
     "supervise": gettext_lazy("Supervision order issued (督办)"),
     "supervise_reply": gettext_lazy("Supervision order answered"),
     "rework_assign": gettext_lazy("Rework given back to its handler (返工)"),
+    "remind": gettext_lazy("Reminder (催办)"),
 }
 # Event payload entries worth showing on the timeline, in this order.
 EVENT_DETAILS = {
@@ -74,11 +75,19 @@ EVENT_DETAILS = {
     "amount_unit": gettext_lazy("Time unit"),
     "paused_minutes": gettext_lazy("Paused minutes"),
     "due_at": gettext_lazy("Due"),
+    "message": gettext_lazy("Message"),
+    "to": gettext_lazy("To"),
+    "owner": gettext_lazy("Handler"),
 }
 
 
 def _stage_label(value: str) -> str:
     return Stage(value).label if value in Stage.values else value
+
+
+def _detail(value) -> str:
+    """A payload value as the timeline shows it (a list, e.g. of usernames, comma-separated)."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
@@ -89,7 +98,9 @@ def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
             "stage_from": _stage_label(e.stage_from),
             "stage_to": _stage_label(e.stage_to),
             "details": [
-                (label, e.payload[k]) for k, label in EVENT_DETAILS.items() if k in e.payload
+                (label, _detail(e.payload[k]))
+                for k, label in EVENT_DETAILS.items()
+                if k in e.payload
             ],
         }
         for e in events
