@@ -257,3 +257,63 @@ def test_reminder_input_and_state_errors(walk, api):
     response = client.post(f"/api/v1/cases/{case_id}/remind/", {"message": "x"}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "case_not_open"
     assert walk.case(case_id)["reminder_count"] == 0
+
+
+# --- re-dispatch with context -------------------------------------------------------------
+
+
+def returned_to_dispatch(walk) -> int:
+    case_id = walk.report()["id"]
+    walk.to_handling(case_id)
+    walk.act("handler_sani", case_id, "return", reason="不归我们管 Not ours: a water pipe")
+    walk.act("shiftlead", case_id, "approve")
+    return case_id
+
+
+def test_the_dispatch_page_shows_the_return_and_does_not_suggest_the_unit_again(walk, browser, api):
+    case_id = returned_to_dispatch(walk)
+    task = open_task(case_id)
+    assert task.stage == "dispatch"
+    returned = task.payload["returned"]
+    assert (returned["unit"], returned["by"]) == ("SANI", "handler_sani")
+    assert returned["reason"] == "不归我们管 Not ours: a water pipe"
+    # SANI (the category's default unit) is not suggested again, and nothing else matches.
+    assert task.payload["suggested_unit"] is None and task.payload["basis"] == "none"
+
+    walk.claim("dispatcher", task.pk)
+    page = browser("dispatcher").get(f"/tasks/{task.pk}/").content.decode()
+    assert 'id="returned"' in page and "Not ours: a water pipe" in page
+    assert "handler_sani" in page and "not suggested again" in page
+    dispatch_form = page.split('id="outcome-dispatch"')[1].split("</form>")[0]
+    assert 'value="" selected>' in dispatch_form  # no unit chosen in advance
+
+    # Without a unit there is no suggestion to fall back on; chosen by hand, SANI is allowed.
+    refused = walk.complete("dispatcher", task.pk, "dispatch")
+    assert refused.status_code == 400 and "unit" in refused.json()["error"]["fields"]
+    response = walk.complete("dispatcher", task.pk, "dispatch", unit="SANI")
+    assert response.status_code == 200, response.content
+    assert walk.case(case_id)["responsible_unit"]["code"] == "SANI"
+
+
+def test_a_first_dispatch_has_no_return_context(walk):
+    case_id = walk.report()["id"]
+    walk.act("intake", case_id, "accept")
+    walk.act("shiftlead", case_id, "file")
+    task = open_task(case_id)
+    assert "returned" not in task.payload
+    assert task.payload["suggested_unit_code"] == "SANI"
+
+
+def test_the_next_best_rule_is_suggested_after_a_return(walk, demo):
+    from departments.models import Unit
+    from workflows.models import RoutingRule
+
+    RoutingRule.objects.create(unit=Unit.objects.get(code="ENF"), category=demo.garbage)
+    RoutingRule.objects.create(unit=Unit.objects.get(code="MUNI"), priority=-1)
+    case_id = walk.report()["id"]
+    walk.to_handling(case_id)  # dispatched to the suggestion: ENF
+    walk.act("handler_enf", case_id, "return", reason="Not ours")
+    walk.act("shiftlead", case_id, "approve")
+    task = open_task(case_id)
+    assert task.payload["suggested_unit_code"] == "MUNI"
+    assert task.payload["returned"]["unit"] == "ENF"
