@@ -205,7 +205,7 @@ def test_shift_leader_reminds_the_holder_from_the_case_page(walk, browser):
     assert response.status_code == 302 and response.url == f"/cases/{case_id}/"
     page = client.get(response.url).content.decode()
     assert "Reminder sent to 1 person." in page and 'id="reminder-count">1<' in page
-    assert "Hurry up" in page and "Reminder (催办)" in page  # on the timeline
+    assert "Hurry up" in page and "<strong>Reminder</strong>" in page  # on the timeline
     event = CaseEvent.objects.get(case_id=case_id, action="remind")
     assert event.actor.username == "shiftlead" and event.payload["to"] == ["handler_sani"]
     notice = Notification.objects.get(kind="reminder")

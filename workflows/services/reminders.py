@@ -74,7 +74,7 @@ def case_remind(*, actor, case: Case, message: str) -> CaseEvent:
         notify(
             users=holders,
             kind="reminder",
-            title=_("Reminder (催办) on case %(number)s") % {"number": case.number},
+            title=_("Reminder on case %(number)s") % {"number": case.number},
             body=message,
             case=case,
         )

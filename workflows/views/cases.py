@@ -60,8 +60,8 @@ EVENT_LABELS = {
     "sla_leadership": gettext_lazy("Notice to city leadership (通报)"),
     "supervise": gettext_lazy("Supervision order issued (督办)"),
     "supervise_reply": gettext_lazy("Supervision order answered"),
-    "rework_assign": gettext_lazy("Rework given back to its handler (返工)"),
-    "remind": gettext_lazy("Reminder (催办)"),
+    "rework_assign": gettext_lazy("Rework given back to its handler"),
+    "remind": gettext_lazy("Reminder"),
 }
 # Event payload entries worth showing on the timeline, in this order.
 EVENT_DETAILS = {
