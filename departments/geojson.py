@@ -24,6 +24,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from cityops.tabular import RowsRejected
+
 from .models import GridCell, Unit
 
 MAX_RING_POSITIONS = 10_000  # a grid cell is a street block, not a coastline
@@ -32,12 +34,8 @@ NAME_MAX_LENGTH = GridCell._meta.get_field("name").max_length
 AREA_MAX_LENGTH = Unit._meta.get_field("code").max_length
 
 
-class FeatureError(ValueError):
+class FeatureError(RowsRejected):
     """A feature cannot become a grid cell; `errors` lists every problem, each naming it."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
 
 
 @dataclass(frozen=True)
