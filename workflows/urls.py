@@ -5,6 +5,7 @@ from django.urls import path
 from . import converters  # noqa: F401  (registers <dbid:…>)
 from .views import board as board_views
 from .views import case_search, cases, home, notifications, tasks
+from .views import reminders as reminder_views
 from .views import requests as request_views
 
 # POST tasks/<id>/<action>/: the same actions as the API's (workflows.api.urls).
@@ -41,6 +42,7 @@ urlpatterns = [
     path("cases/<dbid:case_id>/", cases.case_detail_view, name="case"),
     path("cases/<dbid:case_id>/cancel/", cases.case_cancel_view, name="case-cancel"),
     path("cases/<dbid:case_id>/supervise/", board_views.case_supervise_view, name="case-supervise"),
+    path("cases/<dbid:case_id>/remind/", reminder_views.case_remind_view, name="case-remind"),
     path("board/", board_views.board_view, name="board"),
     path("board/cases/", board_views.board_cases_view, name="board-cases"),
     path("board/breaches/", board_views.breaches_view, name="board-breaches"),

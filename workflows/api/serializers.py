@@ -13,6 +13,7 @@ from rest_framework import serializers
 from ..models import Source, Urgency
 from ..selectors.case_search import DEFAULT_PAGE_SIZE as DEFAULT_CASE_PAGE
 from ..selectors.case_search import MAX_PAGE_SIZE as MAX_CASE_PAGE
+from ..selectors.reminders import reminder_count
 from ..selectors.task_rows import TaskRow
 from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
@@ -295,6 +296,8 @@ class CaseOutput(CaseRowOutput):
     duplicate_of = serializers.CharField(source="duplicate_of.number", allow_null=True)
     archive_type = serializers.CharField()
     rework_count = serializers.IntegerField()
+    reminder_count = serializers.SerializerMethodField()
+    due_at = serializers.DateTimeField(allow_null=True)
     sla_state = serializers.SerializerMethodField()
     sla_used_percent = serializers.SerializerMethodField()
     reporter_name = serializers.CharField()
@@ -303,6 +306,12 @@ class CaseOutput(CaseRowOutput):
     open_tasks = serializers.SerializerMethodField()
 
     PRIVATE_FIELDS = ("reporter_name", "reporter_contact")
+
+    def get_reminder_count(self, case) -> int:
+        """催办 sent on the case (context `reminder_count`, else read)."""
+        if "reminder_count" in self.context:
+            return self.context["reminder_count"]
+        return reminder_count(case)
 
     def get_sla_state(self, case) -> str | None:
         return case_sla(case, timezone.now()).state
@@ -347,3 +356,17 @@ def parse(serializer_class: type[serializers.Serializer], data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class CaseRemindInput(serializers.Serializer):
+    message = serializers.CharField(max_length=1000)
+
+
+class ReminderOutput(serializers.Serializer):
+    """A reminder (催办) sent: the case's count after it and whom it reached."""
+
+    case = serializers.IntegerField(source="case_id")
+    message = serializers.CharField(source="payload.message")
+    to = serializers.ListField(child=serializers.CharField(), source="payload.to")
+    created_at = serializers.DateTimeField()
+    reminder_count = serializers.IntegerField()
