@@ -30,10 +30,18 @@ from workflows.sla.deadlines import case_calendar, stage_limit
 from .facts import facts_rebuild
 
 FLOW = "workflows/flows.case_flow.CaseFlow"
-HANDLERS = {"SANI": "handler_sani", "MUNI": "handler_muni", "ENF": "handler_enf",
-            "WATER": "handler_water"}  # fmt: skip
-SUBUNITS = {"SANI": ["SANI", "SANI-E", "SANI-W"], "MUNI": ["MUNI", "MUNI-ROAD"],
-            "ENF": ["ENF", "ENF-E"], "WATER": ["WATER"]}  # fmt: skip
+HANDLERS = {
+    "SANI": "handler_sani",
+    "MUNI": "handler_muni",
+    "ENF": "handler_enf",
+    "WATER": "handler_water",
+}
+SUBUNITS = {
+    "SANI": ["SANI", "SANI-E", "SANI-W"],
+    "MUNI": ["MUNI", "MUNI-ROAD"],
+    "ENF": ["ENF", "ENF-E"],
+    "WATER": ["WATER"],
+}
 TEXTS = {
     "01": ["井盖破损，存在安全隐患", "路灯不亮", "消防栓漏水", "垃圾箱破损"],
     "02": ["人行道积水", "绿地内垃圾", "道路破损坑洼", "雨水井堵塞"],
@@ -44,9 +52,15 @@ TEXTS = {
 DEFAULT_TEXTS = ["暴露垃圾", "道路不洁", "乱贴小广告", "渣土撒漏"]
 RESULTS = ["已清理完毕", "已修复", "已责令整改", "已更换", "已疏通"]
 REVIEW_FLOW = "workflows/flows.review_flow.ReviewFlow"
-ROLES = {"intake": "intake", "filing": "shift_leader", "dispatch": "dispatcher",
-         "handling": "handler", "return_review": "shift_leader", "check": "inspector",
-         "closing": "shift_leader"}  # fmt: skip
+ROLES = {
+    "intake": "intake",
+    "filing": "shift_leader",
+    "dispatch": "dispatcher",
+    "handling": "handler",
+    "return_review": "shift_leader",
+    "check": "inspector",
+    "closing": "shift_leader",
+}
 
 
 class _Walk:
@@ -59,9 +73,17 @@ class _Walk:
 
     def event(self, action, at, actor, stage_from, stage_to, unit_id, task=None, payload=None):
         self.events.append(
-            CaseEvent(action=action, created_at=at, actor=actor, stage_from=stage_from,
-                      stage_to=stage_to, unit_id=unit_id, payload=payload or {}, task=task)
-        )  # fmt: skip
+            CaseEvent(
+                action=action,
+                created_at=at,
+                actor=actor,
+                stage_from=stage_from,
+                stage_to=stage_to,
+                unit_id=unit_id,
+                payload=payload or {},
+                task=task,
+            )
+        )
 
 
 def _due(case, stage, start, calendar):
@@ -78,11 +100,21 @@ def _step(walk, rng, stage, unit_id, owner, start, calendar, minutes, outcome, t
         finished = extra.pop("finished")
     due = extra.pop("due", None) or due
     task = CaseTask(
-        stage=stage, role=ROLES[stage], unit_id=unit_id, status="done", owner=owner,
-        outcome=outcome, payload=extra.pop("payload", {}), created_at=start,
-        claimed_at=min(claimed, finished), finished_at=finished, due_at=due,
-        limit_value=value, limit_unit=limit_unit, calendar_id=walk.calendar_id,
-    )  # fmt: skip
+        stage=stage,
+        role=ROLES[stage],
+        unit_id=unit_id,
+        status="done",
+        owner=owner,
+        outcome=outcome,
+        payload=extra.pop("payload", {}),
+        created_at=start,
+        claimed_at=min(claimed, finished),
+        finished_at=finished,
+        due_at=due,
+        limit_value=value,
+        limit_unit=limit_unit,
+        calendar_id=walk.calendar_id,
+    )
     walk.tasks.append((task, f"{FLOW}.{stage}"))
     walk.event(outcome, finished, owner, stage, to, unit_id, task, extra.get("said"))
     return task
@@ -94,19 +126,57 @@ def _walk_case(case, rng, ctx) -> _Walk:
     walk.calendar_id = record.pk if record else None
     users, centre = ctx["users"], ctx["centre"]
     t = case.created_at
-    walk.event("report", t, case.reported_by, "", "intake", case.area_id,
-               payload={"source": case.source, "category": case.category.code})  # fmt: skip
+    walk.event(
+        "report",
+        t,
+        case.reported_by,
+        "",
+        "intake",
+        case.area_id,
+        payload={"source": case.source, "category": case.category.code},
+    )
     if rng.random() < 0.08:  # not accepted at intake
-        _step(walk, rng, "intake", centre, users["intake"], t, calendar, rng.uniform(5, 25),
-              "invalid", "ended", said={"reason": "不属于受理范围"})  # fmt: skip
+        _step(
+            walk,
+            rng,
+            "intake",
+            centre,
+            users["intake"],
+            t,
+            calendar,
+            rng.uniform(5, 25),
+            "invalid",
+            "ended",
+            said={"reason": "不属于受理范围"},
+        )
         case.status, case.stage, case.closed_at = "invalid", "ended", walk.events[-1].created_at
         return walk
-    task = _step(walk, rng, "intake", centre, users["intake"], t, calendar,
-                 rng.uniform(4, 28 if rng.random() < 0.95 else 50), "accept", "filing")  # fmt: skip
+    task = _step(
+        walk,
+        rng,
+        "intake",
+        centre,
+        users["intake"],
+        t,
+        calendar,
+        rng.uniform(4, 28 if rng.random() < 0.95 else 50),
+        "accept",
+        "filing",
+    )
     t = task.finished_at
     slow = rng.random() < 0.06
-    task = _step(walk, rng, "filing", centre, users["shiftlead"], t, calendar,
-                 rng.uniform(3, 12) + (30 if slow else 0), "file", "dispatch")  # fmt: skip
+    task = _step(
+        walk,
+        rng,
+        "filing",
+        centre,
+        users["shiftlead"],
+        t,
+        calendar,
+        rng.uniform(3, 12) + (30 if slow else 0),
+        "file",
+        "dispatch",
+    )
     t, filing_due = task.finished_at, task.due_at
     right = ctx["unit_of_category"][case.category_id]
     units = [right]
@@ -114,21 +184,51 @@ def _walk_case(case, rng, ctx) -> _Walk:
         units.insert(0, rng.choice([u for u in HANDLERS if u != right]))
     for n, code in enumerate(units):
         handling_unit = ctx["units"][rng.choice(SUBUNITS[code])]
-        task = _step(walk, rng, "dispatch", centre, users["dispatcher"], t, calendar,
-                     rng.uniform(3, 15 if rng.random() < 0.93 else 40), "dispatch", "handling",
-                     due=filing_due if n == 0 else None, payload={"unit": code},
-                     said={"unit": code})  # fmt: skip
+        task = _step(
+            walk,
+            rng,
+            "dispatch",
+            centre,
+            users["dispatcher"],
+            t,
+            calendar,
+            rng.uniform(3, 15 if rng.random() < 0.93 else 40),
+            "dispatch",
+            "handling",
+            due=filing_due if n == 0 else None,
+            payload={"unit": code},
+            said={"unit": code},
+        )
         t = task.finished_at
         case.responsible_unit_id = ctx["units"][code]
         handler = users[HANDLERS[code]]
         due, _, _ = _due(case, "handling", t, calendar)
         if n < len(units) - 1:
-            task = _step(walk, rng, "handling", handling_unit, handler, t, calendar,
-                         rng.uniform(10, 60), "return", "return_review",
-                         said={"reason": "非本单位职责"})  # fmt: skip
-            task = _step(walk, rng, "return_review", centre, users["shiftlead"],
-                         task.finished_at, calendar, rng.uniform(5, 40), "approve",
-                         "dispatch")  # fmt: skip
+            task = _step(
+                walk,
+                rng,
+                "handling",
+                handling_unit,
+                handler,
+                t,
+                calendar,
+                rng.uniform(10, 60),
+                "return",
+                "return_review",
+                said={"reason": "非本单位职责"},
+            )
+            task = _step(
+                walk,
+                rng,
+                "return_review",
+                centre,
+                users["shiftlead"],
+                task.finished_at,
+                calendar,
+                rng.uniform(5, 40),
+                "approve",
+                "dispatch",
+            )
             t = task.finished_at
             continue
         case.due_at = due
@@ -143,17 +243,36 @@ def _walk_case(case, rng, ctx) -> _Walk:
         if roll < 0.05:
             finished = t + dt.timedelta(minutes=(due - t).total_seconds() / 60 * 0.9)
         finished = next_working_instant(calendar, finished)
-        task = _step(walk, rng, "handling", handling_unit, handler, t, calendar, 0, "done",
-                     "check", finished=finished, due=due, payload={"result": rng.choice(RESULTS)},
-                     said={"result": rng.choice(RESULTS)})  # fmt: skip
+        task = _step(
+            walk,
+            rng,
+            "handling",
+            handling_unit,
+            handler,
+            t,
+            calendar,
+            0,
+            "done",
+            "check",
+            finished=finished,
+            due=due,
+            payload={"result": rng.choice(RESULTS)},
+            said={"result": rng.choice(RESULTS)},
+        )
         if payload:
-            ext = CaseTask(stage="extension_review", role="shift_leader", unit_id=centre,
-                           status="done", owner=users["shiftlead"], outcome="approve",
-                           payload={"amount": 1, "amount_unit": "working_days"},
-                           created_at=t + dt.timedelta(minutes=span * 0.5),
-                           claimed_at=t + dt.timedelta(minutes=span * 0.5),
-                           finished_at=t + dt.timedelta(minutes=span * 0.6),
-                           calendar_id=walk.calendar_id)  # fmt: skip
+            ext = CaseTask(
+                stage="extension_review",
+                role="shift_leader",
+                unit_id=centre,
+                status="done",
+                owner=users["shiftlead"],
+                outcome="approve",
+                payload={"amount": 1, "amount_unit": "working_days"},
+                created_at=t + dt.timedelta(minutes=span * 0.5),
+                claimed_at=t + dt.timedelta(minutes=span * 0.5),
+                finished_at=t + dt.timedelta(minutes=span * 0.6),
+                calendar_id=walk.calendar_id,
+            )
             walk.tasks.insert(len(walk.tasks) - 1, (ext, f"{REVIEW_FLOW}.extension_review"))
             walk.event(
                 "extension_review_approve",
@@ -171,17 +290,46 @@ def _walk_case(case, rng, ctx) -> _Walk:
         checks = 2 if rng.random() < 0.07 else 1
         for c in range(checks):
             outcome = "fail" if c < checks - 1 else "pass"
-            task = _step(walk, rng, "check", ctx["street_of"][case.area_id], users["inspector"],
-                         t, calendar, rng.uniform(15, 70), outcome,
-                         "handling" if outcome == "fail" else "closing")  # fmt: skip
+            task = _step(
+                walk,
+                rng,
+                "check",
+                ctx["street_of"][case.area_id],
+                users["inspector"],
+                t,
+                calendar,
+                rng.uniform(15, 70),
+                outcome,
+                "handling" if outcome == "fail" else "closing",
+            )
             t = task.finished_at
             if outcome == "fail":
                 case.rework_count += 1
-                task = _step(walk, rng, "handling", handling_unit, handler, t, calendar,
-                             rng.uniform(60, 300), "done", "check")  # fmt: skip
+                task = _step(
+                    walk,
+                    rng,
+                    "handling",
+                    handling_unit,
+                    handler,
+                    t,
+                    calendar,
+                    rng.uniform(60, 300),
+                    "done",
+                    "check",
+                )
                 t = task.finished_at
-    task = _step(walk, rng, "closing", centre, users["shiftlead"], t, calendar,
-                 rng.uniform(10, 120), "close", "ended")  # fmt: skip
+    task = _step(
+        walk,
+        rng,
+        "closing",
+        centre,
+        users["shiftlead"],
+        t,
+        calendar,
+        rng.uniform(10, 120),
+        "close",
+        "ended",
+    )
     case.status, case.stage, case.closed_at = "closed", "ended", task.finished_at
     case.archive_type = "overdue" if case.due_at and task.finished_at > case.due_at else "normal"
     return walk
@@ -197,10 +345,14 @@ def seed_history(*, days: int = 150, per_day: tuple[int, int] = (10, 26), seed: 
     rng = random.Random(seed)
     user_model = get_user_model()
     ctx = {
-        "users": {u.username: u for u in user_model.objects.filter(username__in=[
-            "inspector", "intake", "shiftlead", "dispatcher", *HANDLERS.values()])},
+        "users": {
+            u.username: u
+            for u in user_model.objects.filter(
+                username__in=["inspector", "intake", "shiftlead", "dispatcher", *HANDLERS.values()]
+            )
+        },
         "units": dict(Unit.objects.values_list("code", "pk")),
-    }  # fmt: skip
+    }
     ctx["centre"] = ctx["units"]["CC"]
     tree = Unit.objects.values_list("pk", "parent_id", "kind")
     parent = {pk: p for pk, p, _ in tree}
@@ -226,14 +378,21 @@ def seed_history(*, days: int = 150, per_day: tuple[int, int] = (10, 26), seed: 
             cell = rng.choice(cells)
             major = TEXTS.get(category.major_code, DEFAULT_TEXTS)
             case = Case(
-                city=city, category=category, grid=cell, area=cell.area,
+                city=city,
+                category=category,
+                grid=cell,
+                area=cell.area,
                 description=f"{cell.name}：{rng.choice(major)}（{category.name}）",
                 address=f"{cell.area.name} {cell.name}",
-                source=rng.choices(["inspector", "hotline", "public_app", "sensor"],
-                                   [55, 30, 12, 3])[0],
-                urgency=category.urgency, reported_by=ctx["users"]["inspector"], created_at=at,
-                lat=cell.centre_lat, lng=cell.centre_lng,
-            )  # fmt: skip
+                source=rng.choices(
+                    ["inspector", "hotline", "public_app", "sensor"], [55, 30, 12, 3]
+                )[0],
+                urgency=category.urgency,
+                reported_by=ctx["users"]["inspector"],
+                created_at=at,
+                lat=cell.centre_lat,
+                lng=cell.centre_lng,
+            )
             walks.append(_walk_case(case, rng, ctx))
         day += dt.timedelta(days=1)
     walks.sort(key=lambda w: w.case.created_at)
@@ -244,9 +403,17 @@ def seed_history(*, days: int = 150, per_day: tuple[int, int] = (10, 26), seed: 
 @transaction.atomic
 def _write(walks: list[_Walk]) -> None:
     processes = Process.objects.bulk_create(
-        [Process(flow_class=FLOW, status="DONE", created=w.case.created_at,
-                 finished=w.case.closed_at, data={}) for w in walks]
-    )  # fmt: skip
+        [
+            Process(
+                flow_class=FLOW,
+                status="DONE",
+                created=w.case.created_at,
+                finished=w.case.closed_at,
+                data={},
+            )
+            for w in walks
+        ]
+    )
     by_year: dict[int, int] = {}
     for walk, process in zip(walks, processes, strict=True):
         year = timezone.localtime(walk.case.created_at).year
@@ -267,20 +434,38 @@ def _write(walks: list[_Walk]) -> None:
         process.data = {"case": walk.case.pk, "outcome": walk.case.status}
     Process.objects.bulk_update(processes, ["data"], batch_size=500)
     reviews = Process.objects.bulk_create(
-        [Process(flow_class=REVIEW_FLOW, status="DONE", created=task.created_at,
-                 finished=task.finished_at, data={"case": walk.case.pk})
-         for walk in walks for task, node in walk.tasks if node.startswith(REVIEW_FLOW)]
-    )  # fmt: skip
+        [
+            Process(
+                flow_class=REVIEW_FLOW,
+                status="DONE",
+                created=task.created_at,
+                finished=task.finished_at,
+                data={"case": walk.case.pk},
+            )
+            for walk in walks
+            for task, node in walk.tasks
+            if node.startswith(REVIEW_FLOW)
+        ]
+    )
     flow_tasks = []
     for walk, process in zip(walks, processes, strict=True):
         for task, node in walk.tasks:
             owner = reviews.pop() if node.startswith(REVIEW_FLOW) else process
             flow_tasks.append(
-                Task(process=owner, flow_task=node, flow_task_type="HUMAN",
-                     status="DONE", created=task.created_at, assigned=task.claimed_at,
-                     started=task.claimed_at, finished=task.finished_at, owner=task.owner,
-                     token=Token("start"), data={})
-            )  # fmt: skip
+                Task(
+                    process=owner,
+                    flow_task=node,
+                    flow_task_type="HUMAN",
+                    status="DONE",
+                    created=task.created_at,
+                    assigned=task.claimed_at,
+                    started=task.claimed_at,
+                    finished=task.finished_at,
+                    owner=task.owner,
+                    token=Token("start"),
+                    data={},
+                )
+            )
     Task.objects.bulk_create(flow_tasks, batch_size=1000)
     rows, events = [], []
     i = 0
