@@ -85,6 +85,28 @@ def can_cancel_case(user, case) -> bool:
     return bool(staff_scope(user).units_for(Role.SHIFT_LEADER) & set(centre_ids(case.city_id)))
 
 
+# --- No dead ends (issue 10): rework, second-level dispatch queue, orders, reminders (催办) ---
+
+
+def may_take_rework(user, task) -> bool:
+    """The handler of a handling task refused by the check gets its rework while they are
+    active and still hold the handling post in the task's unit."""
+    return bool(user.is_active) and staff_scope(user).holds(task.unit_id, task.role)
+
+
+def heads_a_unit(user) -> bool:
+    """Unit heads have the second-level dispatch queue (and reply to supervision orders)."""
+    return bool(staff_scope(user).units_for(Role.UNIT_HEAD))
+
+
+def order_addressee_q(user) -> Q:
+    """Supervision orders addressed to the user: to a unit they head (who replies), or about a
+    task they hold (the handler doing the work, who reads it)."""
+    scope = staff_scope(user)
+    held = CaseTask.objects.filter(status="claimed", owner_id=scope.user_id).values("pk")
+    return Q(unit_id__in=sorted(scope.units_for(Role.UNIT_HEAD))) | Q(task_id__in=held)
+
+
 # --- Indicators (issue 11): who may view which unit's and area's numbers ----------------------
 
 
