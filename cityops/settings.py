@@ -302,6 +302,10 @@ CITYOPS_HOTLINE_CALLBACK_NEXT_DAY = True
 CITYOPS_DUPLICATE_METRES = 200
 CITYOPS_DUPLICATE_DAYS = 7
 CITYOPS_DUPLICATE_HOTSPOT = 5
+# Texts to citizens: a function send(to, text); the console backend logs them (the demo).
+CITYOPS_SMS_BACKEND = env.str(
+    "CITYOPS_SMS_BACKEND", default="workflows.integrations.sms.console_send"
+)
 
 # Contact shown in Open311 discovery (default: DEFAULT_FROM_EMAIL).
 OPEN311_CONTACT = env.str("OPEN311_CONTACT", default="")

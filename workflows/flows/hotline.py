@@ -20,7 +20,12 @@ from viewflow.workflow.base import Edge
 from viewflow.workflow.nodes.split import SplitActivation
 
 from ..models import HotlineOrder
-from ..services.hotline import OrderReport, hotline_task_open, order_create
+from ..services.hotline import (
+    OrderReport,
+    hotline_task_open,
+    order_create,
+    order_unmerge_check,
+)
 from .locking import ProcessRowLock
 from .nodes import Step, StepActivation
 from .views import task_redirect_view
@@ -121,6 +126,16 @@ def order_report(*, actor, report: OrderReport) -> HotlineOrder:
     """Record a citizen's call (or an API report) and start its flow at intake."""
     with transaction.atomic():
         order = order_create(actor=actor, report=report)
+        process = HotlineFlow.start.run(order=order)
+        order.case.process = process
+        order.case.save(update_fields=["process", "stage", "updated_at"])
+    return order
+
+
+def order_unmerge(*, actor, order: HotlineOrder) -> HotlineOrder:
+    """Undo a merge: the order goes back to intake in a new run of its flow."""
+    with transaction.atomic():
+        order_unmerge_check(actor=actor, order=order)
         process = HotlineFlow.start.run(order=order)
         order.case.process = process
         order.case.save(update_fields=["process", "stage", "updated_at"])

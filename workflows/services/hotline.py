@@ -27,6 +27,7 @@ from departments.reference import reference_snapshot
 from departments.selectors import grid_cell_at
 from workflows import access
 
+from ..integrations.sms import CHANNEL as SMS_CHANNEL
 from ..models import (
     Case,
     CaseStatus,
@@ -34,6 +35,7 @@ from ..models import (
     Category,
     CategoryKind,
     HotlineOrder,
+    OutboxMessage,
     ReplyChannel,
     ReplyResult,
     RequestType,
@@ -55,6 +57,7 @@ from ..sla.deadlines import task_sla_fields
 from ..sla.hotline import handling_due, hotline_deadline, next_working_day_start
 from .errors import Conflict, not_found
 from .events import event_record
+from .notifications import notify, users_holding
 from .numbering import case_number_next
 from .routing import route_suggest
 
@@ -426,6 +429,10 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
         route, said = _apply(order, task, outcome, cleaned, move)
         move.run(route)
         _after(order, task, outcome)
+        if outcome == "merge":
+            _merged_notify(order, cleaned["merge_into"])
+        if case.status == CaseStatus.CLOSED:
+            order_closed_notify(order)
         save_fields(
             case,
             ["stage", "status", "due_at", "responsible_unit", "closed_at", "updated_at"],
@@ -627,3 +634,99 @@ def hotline_categories_load(path) -> int:
             )
         reference_changed()
     return len(rows)
+
+
+# --- telling the citizen, merging, rating -------------------------------------------------------
+
+
+def citizen_notify(order: HotlineOrder, text: str) -> OutboxMessage | None:
+    """Queue a text (or an e-mail, if the citizen asked for one) to the caller, in the caller's
+    transaction; nothing when there is no way to reach them."""
+    now = timezone.now()
+    if order.reply_channel == ReplyChannel.EMAIL and order.reply_address:
+        channel = "email"
+        payload = {
+            "to": [order.reply_address],
+            "subject": _("12345 hotline: order %(number)s") % {"number": order.case.number},
+            "body": text,
+        }
+    elif order.caller_phone:
+        channel, payload = SMS_CHANNEL, {"to": order.caller_phone, "text": text}
+    else:
+        return None
+    message = OutboxMessage(channel=channel, payload=payload, created_at=now, available_at=now)
+    insert(message)
+    return message
+
+
+def _closed_notice(order: HotlineOrder) -> str:
+    return _(
+        "Your 12345 request %(number)s has been dealt with and closed. Look it up with the "
+        "query code %(code)s."
+    ) % {"number": order.case.number, "code": order.query_code}
+
+
+def order_closed_notify(order: HotlineOrder) -> None:
+    """The order closed: its caller and the callers of the reports merged into it are told."""
+    citizen_notify(order, _closed_notice(order))
+    merged = HotlineOrder.objects.select_related("case").filter(merged_into_id=order.pk)
+    for other in merged:
+        citizen_notify(other, _closed_notice(other))
+
+
+def _merged_notify(order: HotlineOrder, master: Case) -> None:
+    """A merge: the repeats are counted on the master; a hotspot goes to the supervisors."""
+    repeats = HotlineOrder.objects.filter(merged_into=master).count()
+    if repeats == settings.CITYOPS_DUPLICATE_HOTSPOT:
+        notify(
+            users=users_holding(Role.SUPERVISOR, [master.city_id]),
+            kind="hotspot",
+            title=_("Hotspot: %(number)s reported %(n)d more times")
+            % {"number": master.number, "n": repeats},
+            case=master,
+        )
+
+
+def order_unmerge_check(*, actor, order: HotlineOrder) -> Case:
+    """Undo a merge (the hotline centre's shift leader): the order is open again, at intake
+    (its flow is restarted by flows.hotline.order_unmerge). Returns the former master."""
+    if not access.can_view_order(actor, order):
+        raise not_found()
+    if not access.can_unmerge(actor, order):
+        raise Conflict(_("Only the hotline centre's shift leader may undo a merge."), "not_allowed")
+    if order.merged_into_id is None:
+        raise Conflict(_("This order is not merged into another."), "not_merged")
+    master = order.merged_into
+    case = order.case
+    order.merged_into = None
+    order.save(update_fields=["merged_into"])
+    case.status, case.closed_at, case.stage = CaseStatus.OPEN, None, Stage.HL_INTAKE
+    case.save(update_fields=["status", "closed_at", "stage", "updated_at"])
+    event_record(
+        case=case,
+        action="hl_unmerge",
+        actor=actor,
+        stage_from=Stage.ENDED,
+        stage_to=Stage.HL_INTAKE,
+        unit_id=order.centre_id,
+        payload={"master": master.number},
+    )
+    return master
+
+
+def order_rate(*, order: HotlineOrder, rating: str) -> HotlineOrder:
+    """The citizen rates the handling of a closed order, once (the public query page)."""
+    from ..models import Satisfaction
+
+    if rating not in (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.UNSATISFIED):
+        raise ValidationError({"rating": _("Choose a rating.")})
+    updated = HotlineOrder.objects.filter(
+        pk=order.pk, case__status=CaseStatus.CLOSED, citizen_rating=""
+    ).update(citizen_rating=rating)
+    if not updated:
+        raise Conflict(
+            _("This order cannot be rated (not closed, or rated already)."), "not_ratable"
+        )
+    order.citizen_rating = rating
+    event_record(case=order.case, action="hl_citizen_rating", payload={"rating": rating})
+    return order
