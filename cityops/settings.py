@@ -327,6 +327,8 @@ CITYOPS_HOTLINE_CALLBACK_NEXT_DAY = True
 CITYOPS_DUPLICATE_METRES = 200
 CITYOPS_DUPLICATE_DAYS = 7
 CITYOPS_DUPLICATE_HOTSPOT = 5
+# The citizens' progress query (page and API): look-ups per client address and minute.
+CITYOPS_PUBLIC_QUERY_RATE = env.int("CITYOPS_PUBLIC_QUERY_RATE", default=10)
 # Texts to citizens: a function send(to, text); the console backend logs them (the demo).
 CITYOPS_SMS_BACKEND = env.str(
     "CITYOPS_SMS_BACKEND", default="workflows.integrations.sms.console_send"
