@@ -321,8 +321,9 @@ CITYOPS_HOTLINE_LIMITS = {
 }
 # "Could not reach" needs this many call attempts.
 CITYOPS_HOTLINE_CALLBACK_ATTEMPTS = 3
-# Callbacks only from the next working day after the reply (off in some tests).
-CITYOPS_HOTLINE_CALLBACK_NEXT_DAY = True
+# Callbacks only from the next working day after the reply; the demo (DEBUG) allows them at
+# once so that a whole order can be tried in one sitting.
+CITYOPS_HOTLINE_CALLBACK_NEXT_DAY = env.bool("CITYOPS_HOTLINE_CALLBACK_NEXT_DAY", default=not DEBUG)
 # Duplicate candidates: same category, open, within this distance and time window.
 CITYOPS_DUPLICATE_METRES = 200
 CITYOPS_DUPLICATE_DAYS = 7

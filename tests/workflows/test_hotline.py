@@ -281,3 +281,19 @@ def test_could_not_reach_after_attempts(hotline, users):
     act(users, "agent1", order, Stage.HL_CALLBACK, "unreachable", attempts="3")
     order.refresh_from_db()
     assert order.satisfaction == "unreachable" and order.case.status == CaseStatus.CLOSED
+
+
+def test_the_callback_waits_for_the_next_working_day(hotline, users, settings):
+    settings.CITYOPS_HOTLINE_CALLBACK_NEXT_DAY = True
+    order = take_call(users, hotline)
+    dispatch(users, order, assist=())
+    act(users, "handler_sani", order, Stage.HL_LEAD_SIGN, "sign")
+    act(users, "handler_sani", order, Stage.HL_LEAD_REPLY, "reply", **REPLY)
+    callback = open_task(order, Stage.HL_CALLBACK)
+    opens = dt.datetime.fromisoformat(callback.payload["opens_at"])
+    assert opens > callback.created_at
+    with pytest.raises(Conflict):
+        act(users, "agent1", order, Stage.HL_CALLBACK, "satisfied")
+    with time_machine.travel(opens + dt.timedelta(minutes=1)):
+        act(users, "agent1", order, Stage.HL_CALLBACK, "satisfied")
+    assert HotlineOrder.objects.get(pk=order.pk).satisfaction == "satisfied"

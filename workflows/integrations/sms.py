@@ -17,7 +17,7 @@ CHANNEL = "sms"
 
 def console_send(to: str, text: str) -> None:
     """The demo backend: the message goes to the log (and the console)."""
-    logger.warning("SMS to %s: %s", to, text)
+    logger.info("SMS to %s: %s", to, text)
     print(f"[sms] to {to}: {text}")
 
 

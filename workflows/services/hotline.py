@@ -10,6 +10,7 @@ the audit event in the same transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -420,6 +421,8 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             raise Conflict(_("The task is already done."), "task_done")
         if task.status == TaskStatus.CLAIMED and task.owner_id != actor.pk:
             raise Conflict(_("Another colleague holds this task."), "task_taken")
+        if task.stage == Stage.HL_CALLBACK:
+            _callback_may_start(task)
         if outcome == "merge" and not cleaned["merge_into"].is_open:
             raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
         order = HotlineOrder.objects.select_related("case").get(pk=task.case_id)
@@ -452,6 +455,20 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             payload=said,
         )
     return task
+
+
+def _callback_may_start(task: CaseTask) -> None:
+    """Callbacks are made from the next working day after the reply (if so configured)."""
+    opens = task.payload.get("opens_at")
+    if not (settings.CITYOPS_HOTLINE_CALLBACK_NEXT_DAY and opens):
+        return
+    opens_at = dt.datetime.fromisoformat(opens)
+    if timezone.now() < opens_at:
+        when = f"{timezone.localtime(opens_at):%Y-%m-%d %H:%M}"
+        raise Conflict(
+            _("The callback is made from the next working day (%(when)s).") % {"when": when},
+            "too_early",
+        )
 
 
 def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, move):

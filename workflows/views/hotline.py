@@ -67,6 +67,27 @@ OUTCOME_LABELS = {
     "unsatisfied": gettext_lazy("Unsatisfied (不满意)"),
     "unreachable": gettext_lazy("Could not reach the citizen (无法联系)"),
 }
+EVENT_LABELS = {
+    "hl_report": gettext_lazy("Call taken (受理)"),
+    "hl_dispatch": gettext_lazy("Dispatched (派单)"),
+    "hl_answer": gettext_lazy("Answered directly (直接办结)"),
+    "hl_merge": gettext_lazy("Merged as a repeat report (重复件)"),
+    "hl_unmerge": gettext_lazy("Merge undone"),
+    "hl_sign": gettext_lazy("Signed for (签收)"),
+    "hl_return": gettext_lazy("Returned (退单)"),
+    "hl_accept": gettext_lazy("Return accepted: re-dispatched (终审)"),
+    "hl_reject": gettext_lazy("Return rejected (终审驳回)"),
+    "hl_feedback": gettext_lazy("Assisting feedback (协办反馈)"),
+    "hl_feedback_missing": gettext_lazy("Assisting feedback missing (time ran out)"),
+    "hl_reply": gettext_lazy("Replied to the citizen (答复)"),
+    "hl_satisfied": gettext_lazy("Callback: satisfied"),
+    "hl_basic": gettext_lazy("Callback: basically satisfied"),
+    "hl_unsatisfied": gettext_lazy("Callback: unsatisfied"),
+    "hl_unreachable": gettext_lazy("Callback: could not reach"),
+    "hl_citizen_rating": gettext_lazy("Rated by the citizen"),
+    "claim": gettext_lazy("Claimed"),
+    "release": gettext_lazy("Released to the queue"),
+}
 NEGATIVE = ("return", "reject", "unsatisfied", "unreachable", "merge")
 PUBLIC_STAGE_LABELS = {
     "received": gettext_lazy("Received by the hotline"),
@@ -313,7 +334,11 @@ def render_order_page(request, order, *, bound: OutcomeForm | None = None, statu
         "caller": caller_for(user, order),
         "tasks": tasks,
         "mine": mine,
-        "timeline": case_timeline(order.case).select_related("actor", "unit"),
+        "timeline": [
+            (e, EVENT_LABELS.get(e.action, e.action))
+            for e in case_timeline(order.case).select_related("actor", "unit")
+        ],
+        "task_rows": [(t, OUTCOME_LABELS.get(t.outcome, t.outcome)) for t in tasks],
         "candidates": duplicate_candidates(order.case) if intake_open else [],
         "repeats": repeat_count(order.case),
         "can_unmerge": order.merged_into_id is not None and access.can_unmerge(user, order),
