@@ -299,3 +299,51 @@ def can_search_reporter(user) -> bool:
     take the hotline's calls, and superusers); a reporter's own cases are found otherwise."""
     scope = staff_scope(user)
     return scope.is_superuser or Role.INTAKE in scope.roles()
+
+
+# --- the 12345 hotline (issue 12) --------------------------------------------------------------
+# Orders are cases (the rules above hold for their tasks); the hotline centre's agents and shift
+# leaders see every order of their centre. The caller's name and phone are for the posts that
+# need them: the centre's agents and shift leaders (calls, callbacks, rulings) and the lead
+# unit's handlers (who contact the citizen for the reply); everyone else sees them masked.
+
+HOTLINE_CENTRE_ROLES = (Role.HOTLINE_AGENT, Role.SHIFT_LEADER)
+
+
+def hotline_centres(user) -> set[int]:
+    """The hotline centres in which the user works as agent or shift leader."""
+    scope = staff_scope(user)
+    return scope.units_for(Role.HOTLINE_AGENT) | scope.units_for(Role.SHIFT_LEADER)
+
+
+def can_view_order(user, order) -> bool:
+    scope = staff_scope(user)
+    if scope.is_superuser or order.centre_id in hotline_centres(user):
+        return True
+    return can_view_case(user, order.case)
+
+
+def can_see_caller(user, order) -> bool:
+    scope = staff_scope(user)
+    if scope.is_superuser or order.centre_id in hotline_centres(user):
+        return True
+    return order.lead_unit_id is not None and scope.holds(order.lead_unit_id, Role.HANDLER)
+
+
+def can_take_calls(user) -> bool:
+    return bool(staff_scope(user).units_for(Role.HOTLINE_AGENT))
+
+
+def can_unmerge(user, order) -> bool:
+    """Undoing a merge is for the hotline centre's shift leader."""
+    scope = staff_scope(user)
+    return scope.is_superuser or scope.holds(order.centre_id, Role.SHIFT_LEADER)
+
+
+def hotline_order_visibility_q(user, prefix: str = "") -> Q:
+    """A filter on hotline orders the user may see (their centre's, or their cases')."""
+    scope = staff_scope(user)
+    if scope.is_superuser:
+        return Q()
+    q = Q(**{f"{prefix}centre_id__in": sorted(hotline_centres(user))})
+    return q | case_visibility_q(user, prefix=f"{prefix}case__")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,6 @@ from workflows import access
 
 from ..models import (
     Case,
-    CaseSequence,
     CaseStatus,
     CaseTask,
     Category,
@@ -27,6 +26,7 @@ from ..models import (
 )
 from .errors import Conflict, not_found
 from .events import event_record
+from .numbering import case_number_next
 from .photos import photos_attach, photos_validate
 from .transitions import flow_start, process_cancel, process_locked
 
@@ -77,26 +77,6 @@ def _category(report: CaseReport, scheme_id: int | None) -> Category:
             {"category": _("Unknown category (use an id from the category list).")}
         )
     return category
-
-
-def case_number_next(year: int) -> str:
-    """The next number of the year, e.g. 2026-000123 (the counter row serialises writers)."""
-    table = CaseSequence._meta.db_table
-    for _attempt in range(3):
-        with connection.cursor() as cursor:  # one statement: increment and read back
-            cursor.execute(
-                f"UPDATE {table} SET last = last + 1 WHERE year = %s RETURNING last", [year]
-            )
-            row = cursor.fetchone()
-        if row:
-            return f"{year}-{row[0]:06d}"
-        try:
-            with transaction.atomic():
-                CaseSequence.objects.create(year=year, last=1)
-            return f"{year}-{1:06d}"
-        except IntegrityError:
-            continue
-    raise Conflict(_("Could not allocate a case number; try again."))
 
 
 def case_report(*, actor, report: CaseReport) -> Case:
