@@ -3,12 +3,40 @@ transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 
 from cityops.compiled_queries import insert
 
-from ..integrations.webhooks import webhooks_emit_for_event
+from ..integrations.webhooks import webhooks_emit_for_event, webhooks_emit_for_events
 from ..models import Case, CaseEvent, CaseTask
+
+
+def event_new(
+    *,
+    case: Case,
+    action: str,
+    actor=None,
+    task: CaseTask | None = None,
+    stage_from: str = "",
+    stage_to: str = "",
+    unit_id: int | None = None,
+    payload: dict | None = None,
+    created_at: dt.datetime | None = None,
+) -> CaseEvent:
+    """An event not written yet (for `events_record_many`); `actor=None`: the system acted."""
+    return CaseEvent(
+        case=case,
+        task=task,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        stage_from=stage_from,
+        stage_to=stage_to,
+        unit_id=unit_id if unit_id is not None else (task.unit_id if task else None),
+        payload=payload or {},
+        created_at=created_at or timezone.now(),
+    )
 
 
 def event_record(
@@ -23,20 +51,29 @@ def event_record(
     payload: dict | None = None,
 ) -> CaseEvent:
     """Append an event (and queue its webhooks); `actor=None` means the system acted."""
-    event = CaseEvent(
+    event = event_new(
         case=case,
         task=task,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor,
         action=action,
         stage_from=stage_from,
         stage_to=stage_to,
-        unit_id=unit_id if unit_id is not None else (task.unit_id if task else None),
-        payload=payload or {},
-        created_at=timezone.now(),
+        unit_id=unit_id,
+        payload=payload,
     )
     insert(event)
     webhooks_emit_for_event(event)  # no query while nobody subscribes (cached types)
     return event
+
+
+def events_record_many(events: list[CaseEvent]) -> list[CaseEvent]:
+    """Append many events (built with `event_new`) in one statement and queue their webhooks
+    in one more: what a batch of system changes (the escalation sweep) writes."""
+    if not events:
+        return events
+    CaseEvent.objects.bulk_create(events)
+    webhooks_emit_for_events(events)
+    return events
 
 
 def task_event(

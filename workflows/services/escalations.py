@@ -1,4 +1,9 @@
-"""The SLA sweep: fire every escalation level whose moment has come, exactly once.
+"""Escalations: the SLA sweep fires every escalation level whose moment has come, exactly
+once, and does what each level says: the audit event (with its webhooks, sla.warning /
+sla.breached), the notices, and on overdue a supervision order (督办).
+
+What is due and when the next level falls is pure calculation in workflows.sla.thresholds
+(`levels_due`, `next_threshold`); this module only changes state.
 
 Due rows are claimed in batches with SELECT … FOR UPDATE SKIP LOCKED on the partial index
 `casetask_sweep` (open tasks with a next escalation time), acted on, and committed per batch.
@@ -23,10 +28,10 @@ from departments.calendars import WorkingCalendar, add_working_time
 from departments.models import Role
 from departments.selectors import working_calendar
 
-from ..integrations.webhooks import webhooks_emit_for_events
 from ..models import CaseEvent, CaseTask, SupervisionOrder, TaskStatus
-from ..services.notifications import Notice, notify_many, users_holding
-from .thresholds import levels_resolver, next_threshold
+from ..sla.thresholds import levels_due, levels_resolver
+from .events import event_new, events_record_many
+from .notifications import Notice, notify_many, users_holding
 
 OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
@@ -60,8 +65,7 @@ class _Sweep:
     def flush(self) -> int:
         """Write the batch's events, orders and notices; returns how many levels fired."""
         fired = len(self.events)
-        CaseEvent.objects.bulk_create(self.events)
-        webhooks_emit_for_events(self.events)  # sla.warning / sla.breached
+        events_record_many(self.events)  # with their webhooks: sla.warning / sla.breached
         SupervisionOrder.objects.bulk_create(self.orders)
         notify_many(self.notices)
         self.events, self.orders, self.notices = [], [], []
@@ -95,12 +99,12 @@ TITLES = {
 }
 
 
-def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
+def _fire(task: CaseTask, number: int, level: dict, batch: _Sweep) -> None:
     """One escalation level: the audit event, the notices, and on overdue a 督办 order."""
     action = level["action"]
     case = task.case
     batch.events.append(
-        CaseEvent(
+        event_new(
             case=case,
             task=task,
             action=f"sla_{action}",
@@ -108,11 +112,7 @@ def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
             stage_to=task.stage,
             unit_id=task.unit_id,
             created_at=batch.now,
-            payload={
-                "level": task.thresholds_fired + 1,
-                **level,
-                "due_at": task.due_at.isoformat(),
-            },
+            payload={"level": number, **level, "due_at": task.due_at.isoformat()},
         )
     )
     title = str(TITLES.get(action, TITLES["leadership"])) % {
@@ -145,14 +145,8 @@ def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
 
 def _advance(task: CaseTask, batch: _Sweep) -> None:
     """Fire every level of the task that is due by now, in order, then aim at the next."""
-    levels, calendar = batch.levels_for(task), _calendar(task)
-    while task.next_threshold_at is not None and task.next_threshold_at <= batch.now:
-        if task.thresholds_fired >= len(levels):
-            task.next_threshold_at = None
-            break
-        _fire(task, levels[task.thresholds_fired], batch)
-        task.thresholds_fired += 1
-        task.next_threshold_at = next_threshold(task, levels, calendar)
+    for number, level in levels_due(task, batch.levels_for(task), _calendar(task), batch.now):
+        _fire(task, number, level, batch)
 
 
 def _claim(now: dt.datetime, size: int) -> list[CaseTask]:
