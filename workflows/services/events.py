@@ -39,28 +39,9 @@ def event_new(
     )
 
 
-def event_record(
-    *,
-    case: Case,
-    action: str,
-    actor=None,
-    task: CaseTask | None = None,
-    stage_from: str = "",
-    stage_to: str = "",
-    unit_id: int | None = None,
-    payload: dict | None = None,
-) -> CaseEvent:
-    """Append an event (and queue its webhooks); `actor=None` means the system acted."""
-    event = event_new(
-        case=case,
-        task=task,
-        actor=actor,
-        action=action,
-        stage_from=stage_from,
-        stage_to=stage_to,
-        unit_id=unit_id,
-        payload=payload,
-    )
+def event_record(**fields) -> CaseEvent:
+    """Append the event `event_new(**fields)` builds, and queue its webhooks."""
+    event = event_new(**fields)
     insert(event)
     webhooks_emit_for_event(event)  # no query while nobody subscribes (cached types)
     return event
