@@ -52,8 +52,10 @@ LAYERS: list[tuple[str, str]] = [
                          "workflows.flows workflows.flows.stages"),
     # Pure SLA calculation: deadlines, pauses, state, thresholds (models and departments only).
     ("workflows sla", "workflows.sla workflows.sla.*"),
-    # Reads, and the access rules that reads and actions share.
-    ("workflows selectors", "workflows.access workflows.selectors workflows.selectors.*"),
+    # Reads, the access rules that reads and actions share, and the hand-written statements
+    # (workflows/sql/, one module per concern).
+    ("workflows selectors", "workflows.access workflows.selectors workflows.selectors.* "
+                            "workflows.sql workflows.sql.*"),
     # State changes and their side effects: events, outbox, webhooks, API keys, idempotency.
     ("workflows services", "workflows.services workflows.services.* workflows.outbox "
                            "workflows.integrations workflows.integrations.* workflows.demo"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +25,7 @@ from ..models import (
     Stage,
     TaskStatus,
 )
+from ..sql.case_numbers import case_number_increment
 from .errors import Conflict, not_found
 from .events import event_record
 from .photos import photos_attach, photos_validate
@@ -81,15 +82,10 @@ def _category(report: CaseReport, scheme_id: int | None) -> Category:
 
 def case_number_next(year: int) -> str:
     """The next number of the year, e.g. 2026-000123 (the counter row serialises writers)."""
-    table = CaseSequence._meta.db_table
     for _attempt in range(3):
-        with connection.cursor() as cursor:  # one statement: increment and read back
-            cursor.execute(
-                f"UPDATE {table} SET last = last + 1 WHERE year = %s RETURNING last", [year]
-            )
-            row = cursor.fetchone()
-        if row:
-            return f"{year}-{row[0]:06d}"
+        last = case_number_increment(year)  # one statement: increment and read back
+        if last is not None:
+            return f"{year}-{last:06d}"
         try:
             with transaction.atomic():
                 CaseSequence.objects.create(year=year, last=1)
@@ -163,7 +159,7 @@ def case_cancel(*, actor, case: Case, reason: str) -> Case:
         stage_from = case.stage
         case.status, case.stage, case.closed_at = CaseStatus.CANCELLED, Stage.ENDED, now
         case.archive_reason = reason.strip()
-        case.save(update_fields=["status", "stage", "closed_at", "archive_reason", "updated_at"])
+        save_fields(case, ["status", "stage", "closed_at", "archive_reason", "updated_at"])
         event_record(
             case=case,
             action="cancel",

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from departments.selectors import working_calendar
 
 from ..models import CaseEvent, CaseTask, SupervisionOrder, TaskStatus
 from ..sla.thresholds import levels_due, levels_resolver
+from ..sql.escalations import escalation_progress_write
 from .events import event_new, events_record_many
 from .notifications import Notice, notify_many, users_holding
 
@@ -165,26 +166,6 @@ def _claim(now: dt.datetime, size: int) -> list[CaseTask]:
     return sorted(rows, key=lambda t: (t.next_threshold_at, t.task_id))
 
 
-def _save_progress(tasks: list[CaseTask]) -> None:
-    """thresholds_fired and next_threshold_at of the batch in one statement."""
-    if not tasks:
-        return
-    if connection.vendor != "postgresql":
-        CaseTask.objects.bulk_update(tasks, ["thresholds_fired", "next_threshold_at"])
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {CaseTask._meta.db_table} AS t SET thresholds_fired = v.fired,"
-            " next_threshold_at = v.next FROM unnest(%s::bigint[], %s::int[],"
-            " %s::timestamptz[]) AS v(id, fired, next) WHERE t.task_id = v.id",
-            [
-                [t.task_id for t in tasks],
-                [t.thresholds_fired for t in tasks],
-                [t.next_threshold_at for t in tasks],
-            ],
-        )
-
-
 def _sweep_batch(sweep: _Sweep, size: int) -> tuple[int, int]:
     """One batch in one transaction: (rows taken, levels fired)."""
     with transaction.atomic():
@@ -192,7 +173,7 @@ def _sweep_batch(sweep: _Sweep, size: int) -> tuple[int, int]:
         for task in tasks:
             _advance(task, sweep)
         fired = sweep.flush()
-        _save_progress(tasks)
+        escalation_progress_write(tasks)
     return len(tasks), fired
 
 
