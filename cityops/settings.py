@@ -208,8 +208,14 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CITYOPS_INPROCESS_PERIODIC = env.bool("CITYOPS_INPROCESS_PERIODIC", default=not CELERY_BROKER_URL)
 CITYOPS_SWEEP_INTERVAL_SECONDS = env.float("CITYOPS_SWEEP_INTERVAL_SECONDS", default=30.0)
 
-# Uploaded photos: accepted types and size limit.
+# Uploaded photos: size limit of one upload, largest decoded image (pixels), longest side kept
+# (larger photos are shrunk). Photos are re-encoded as JPEG without metadata.
 CITYOPS_PHOTO_MAX_BYTES = env.int("CITYOPS_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+CITYOPS_PHOTO_MAX_PIXELS = env.int("CITYOPS_PHOTO_MAX_PIXELS", default=40_000_000)
+CITYOPS_PHOTO_MAX_SIDE = env.int("CITYOPS_PHOTO_MAX_SIDE", default=2560)
+# Production behind nginx: photos are handed to nginx with X-Accel-Redirect under this internal
+# location (deploy/nginx/cityops.conf: /protected-media/). Empty: Django sends the bytes.
+CITYOPS_MEDIA_ACCEL_REDIRECT = env.str("CITYOPS_MEDIA_ACCEL_REDIRECT", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = CITYOPS_PHOTO_MAX_BYTES + 1024 * 1024
 
 # Webhooks: targets must resolve to public addresses, except the host names listed here
@@ -287,6 +293,10 @@ CITYOPS_SLA_LEVELS = [
 CITYOPS_SLA_AT_RISK_PERCENT = 75
 # Reply deadline of supervision orders created on a breach.
 CITYOPS_SUPERVISION_REPLY = [1, "working_days"]
+
+# Open311: publish the reporters' "before" photos of listed cases (media_url, and the photo URL
+# then opens without login). Off by default: photos are for those who may see the case.
+CITYOPS_OPEN311_PUBLIC_PHOTOS = env.bool("CITYOPS_OPEN311_PUBLIC_PHOTOS", default=False)
 
 # Contact shown in Open311 discovery (default: DEFAULT_FROM_EMAIL).
 OPEN311_CONTACT = env.str("OPEN311_CONTACT", default="")

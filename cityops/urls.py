@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -20,8 +18,8 @@ urlpatterns = [
     path("", include("workflows.urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded photos are never served by path, not even in the demo: /photos/<id>/ and
+# /api/v1/photos/<id>/ check who may see them (workflows.views.photos).
 
 handler404 = "workflows.api.errors.api_aware_404"
 handler500 = "workflows.api.errors.api_aware_500"

@@ -4,7 +4,7 @@ from django.urls import path
 
 from . import converters  # noqa: F401  (registers <dbid:…>)
 from .views import board as board_views
-from .views import cases, home, notifications, tasks
+from .views import cases, home, notifications, photos, tasks
 from .views import requests as request_views
 
 # POST tasks/<id>/<action>/: the same actions as the API's (workflows.api.urls).
@@ -23,6 +23,7 @@ app_name = "workflows"
 urlpatterns = [
     path("", home, name="home"),
     path("tasks/", tasks.task_list_view, name="tasks"),
+    path("photos/<dbid:photo_id>/", photos.photo_view, name="photo"),
     path("tasks/<dbid:task_id>/", tasks.task_detail_view, name="task"),
     *(
         path(f"tasks/<dbid:task_id>/{action}/", view, name=f"task-{action}")

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from .. import converters  # noqa: F401  (registers <dbid:…>)
-from . import views_cases, views_notifications, views_sla, views_tasks, views_webhooks
+from . import views_cases, views_notifications, views_photos, views_sla, views_tasks, views_webhooks
 
 # POST tasks/<id>/<action>/: the same actions as the task pages (workflows.urls).
 TASK_ACTIONS = {
@@ -29,6 +29,7 @@ urlpatterns = [
         views_cases.CaseTimelineView.as_view(),
         name="case-timeline",
     ),
+    path("photos/<dbid:photo_id>/", views_photos.PhotoView.as_view(), name="photo"),
     path("cases/<dbid:case_id>/cancel/", views_cases.CaseCancelView.as_view(), name="case-cancel"),
     path("tasks/", views_tasks.TaskListView.as_view(), name="task-list"),
     path("tasks/<dbid:task_id>/", views_tasks.TaskDetailView.as_view(), name="task-detail"),

@@ -68,3 +68,16 @@ def case_page(
         return CasePage(rows, None)
     rows = rows[:limit]
     return CasePage(rows, cursor_encode(rows[-1].created_at, rows[-1].pk))
+
+
+def photo_for_user(user, photo_id: int):
+    """The photo (with its case and category) if the user may see it (access.can_view_photo),
+    else None: missing and not-yours look the same."""
+    from workflows.access import can_view_photo
+
+    from ..models import Attachment
+
+    photo = Attachment.objects.select_related("case", "case__category").filter(pk=photo_id).first()
+    if photo is None or not can_view_photo(user, photo):
+        return None
+    return photo
