@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "departments",
     "workflows",
     "operations",
+    "indicators",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +208,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CITYOPS_INPROCESS_PERIODIC = env.bool("CITYOPS_INPROCESS_PERIODIC", default=not CELERY_BROKER_URL)
 CITYOPS_SWEEP_INTERVAL_SECONDS = env.float("CITYOPS_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Indicator facts read only events older than this (a later id may commit first).
+CITYOPS_FACTS_SETTLE_SECONDS = env.float("CITYOPS_FACTS_SETTLE_SECONDS", default=5.0)
 
 # Uploaded photos: size limit of one upload, largest decoded image (pixels), longest side kept
 # (larger photos are shrunk). Photos are re-encoded as JPEG without metadata.
@@ -259,6 +262,12 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "name": "sla-sweep",
         "func": "workflows.sla.sweep.sla_sweep",
         "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
+    },
+    {
+        # Indicator facts: apply the case events past the recorded position (indicators.facts).
+        "name": "indicator-facts",
+        "func": "indicators.facts.facts_catch_up",
+        "seconds": env.float("CITYOPS_FACTS_INTERVAL_SECONDS", default=15.0),
     },
     {
         "name": "idempotency-purge",

@@ -85,6 +85,86 @@ def can_cancel_case(user, case) -> bool:
     return bool(staff_scope(user).units_for(Role.SHIFT_LEADER) & set(centre_ids(case.city_id)))
 
 
+# --- No dead ends (issue 10): rework, second-level dispatch queue, orders, reminders (催办) ---
+
+
+def may_take_rework(user, task) -> bool:
+    """The handler of a handling task refused by the check gets its rework while they are
+    active and still hold the handling post in the task's unit."""
+    return bool(user.is_active) and staff_scope(user).holds(task.unit_id, task.role)
+
+
+def heads_a_unit(user) -> bool:
+    """Unit heads have the second-level dispatch queue (and reply to supervision orders)."""
+    return bool(staff_scope(user).units_for(Role.UNIT_HEAD))
+
+
+def order_addressee_q(user) -> Q:
+    """Supervision orders addressed to the user: to a unit they head (who replies), or about a
+    task they hold (the handler doing the work, who reads it)."""
+    scope = staff_scope(user)
+    held = CaseTask.objects.filter(status="claimed", owner_id=scope.user_id).values("pk")
+    return Q(unit_id__in=sorted(scope.units_for(Role.UNIT_HEAD))) | Q(task_id__in=held)
+
+
+# --- Indicators (issue 11): who may view which unit's and area's numbers ----------------------
+
+
+class KpiScope:
+    """Whose figures a user may see: everything (supervisors, admins, leaders of the city),
+    or their units and sub-units (unit heads), or their areas (district / street staff)."""
+
+    def __init__(self, everything: bool, unit_ids=(), area_ids=()) -> None:
+        self.everything = everything
+        self.unit_ids = frozenset(unit_ids)
+        self.area_ids = frozenset(area_ids)
+
+    @property
+    def any(self) -> bool:
+        return self.everything or bool(self.unit_ids or self.area_ids)
+
+    def fact_q(self, prefix: str = "") -> Q:
+        """A filter on indicator facts (unit_id and the area columns)."""
+        if self.everything:
+            return Q()
+        q = Q(**{f"{prefix}pk__in": []})
+        if self.unit_ids:
+            q |= Q(**{f"{prefix}unit_id__in": sorted(self.unit_ids)})
+        for level in ("district_id", "street_id", "community_id"):
+            if self.area_ids:
+                q |= Q(**{f"{prefix}{level}__in": sorted(self.area_ids)})
+        return q
+
+    def sees_unit(self, unit_id) -> bool:
+        return self.everything or unit_id in self.unit_ids
+
+    def sees_area(self, area_id) -> bool:
+        return self.everything or area_id in self.area_ids
+
+
+def kpi_scope(user) -> KpiScope:
+    """Supervisors and admins (of a city or centre) see everything; a unit head their unit and
+    its sub-units; anyone holding a role in a district or street their area and below."""
+    from departments.models import Unit, UnitKind
+    from departments.selectors import unit_descendant_ids
+
+    scope = staff_scope(user)
+    if scope.is_superuser or scope.oversees:
+        return KpiScope(True)
+    units = unit_descendant_ids(scope.units_for(Role.UNIT_HEAD))
+    held = {unit for unit, _ in scope.pairs}
+    areas = set(
+        Unit.objects.filter(
+            pk__in=sorted(held), kind__in=[UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY]
+        ).values_list("pk", flat=True)
+    )
+    return KpiScope(False, units, unit_descendant_ids(areas) if areas else ())
+
+
+def can_view_kpis(user) -> bool:
+    return kpi_scope(user).any
+
+
 # --- harden (issue 14): photos ---------------------------------------------------------------
 
 
