@@ -1,5 +1,6 @@
 """CityOps settings: one module, driven by environment variables (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -33,7 +34,8 @@ INSTALLED_APPS = [
     "cityops.staticfiles.StaticFilesConfig",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # staff API tokens: stored hashed, with an expiry (workflows.integrations.tokens)
+    "axes",  # login throttling and lockout, counted in the cache
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "viewflow",
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "workflows.integrations.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into the lockout answer (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:  # the demo's runserver serves static files itself
@@ -102,6 +106,12 @@ else:
         )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -133,6 +143,31 @@ STORAGES = {
 # must be shared by all processes (Redis, e.g. CACHE_URL=redis://127.0.0.1:6379/1). The demo's
 # single process uses its own memory.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# Login throttling and lockout (django-axes) on the login page, the admin login and the token
+# endpoint: after CITYOPS_LOGIN_FAILURE_LIMIT failures for one account, or from one client
+# address, further attempts are refused (429) for CITYOPS_LOGIN_LOCKOUT_MINUTES; counted in
+# the cache above (shared by all processes in production); the address is read as NUM_PROXIES
+# says (cityops/clientip.py).
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = env.int("CITYOPS_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CITYOPS_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "cityops.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "cityops.lockout.lockout_response"
+AXES_VERBOSE = False
+# The demo is one process, so its memory cache counts correctly; with DEBUG=False, a cache not
+# shared between processes (no CACHE_URL) is a deploy-check warning (axes.W001).
+SILENCED_SYSTEM_CHECKS = ["axes.W001"] if DEBUG else []
+
+# Staff API tokens (django-rest-knox): hashed, valid for CITYOPS_TOKEN_TTL_HOURS.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.float("CITYOPS_TOKEN_TTL_HOURS", default=10)),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -268,6 +303,11 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "name": "indicator-facts",
         "func": "indicators.facts.facts_catch_up",
         "seconds": env.float("CITYOPS_FACTS_INTERVAL_SECONDS", default=15.0),
+    },
+    {
+        "name": "token-purge",
+        "func": "workflows.integrations.tokens.purge_expired",
+        "seconds": 3600,
     },
     {
         "name": "idempotency-purge",
