@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import math
 
+from axes.backends import AxesStandaloneBackend
+from axes.helpers import get_cool_off
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
 def lockout_response(request, original_response=None, credentials=None):
-    from axes.helpers import get_cool_off
-
     cool_off = get_cool_off(request)
     seconds = int(cool_off.total_seconds()) if cool_off else 0
     minutes = max(1, math.ceil(seconds / 60))
@@ -24,3 +24,14 @@ def lockout_response(request, original_response=None, credentials=None):
     if seconds:
         response["Retry-After"] = str(seconds)
     return response
+
+
+class LoginLockoutBackend(AxesStandaloneBackend):
+    """django-axes' backend for logins over HTTP (the login page, the admin, the token
+    endpoint: all pass the request). A call without a request (the test client's login(), the
+    shell) is no login attempt from a client and is left to the next backend."""
+
+    def authenticate(self, request=None, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

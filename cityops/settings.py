@@ -108,7 +108,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out account or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "cityops.lockout.LoginLockoutBackend",  # django-axes, for logins over HTTP
     "django.contrib.auth.backends.ModelBackend",
 ]
 
