@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",  # staff API tokens: stored hashed, with an expiry (workflows.integrations.tokens)
     "axes",  # login throttling and lockout, counted in the cache
+    "csp",  # Content-Security-Policy header
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "viewflow",
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "workflows.integrations.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last: turns a login refused for too many failures into the lockout answer (429).
     "axes.middleware.AxesMiddleware",
 ]
@@ -144,6 +146,24 @@ STORAGES = {
 # single process uses its own memory.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from this site only;
+# no inline script or style anywhere (pages, admin, /api/docs/ load theirs from static files).
+# Images may be data: URIs (Swagger UI's icons). Photos get a stricter policy of their own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # Login throttling and lockout (django-axes) on the login page, the admin login and the token
 # endpoint: after CITYOPS_LOGIN_FAILURE_LIMIT failures for one account, or from one client
 # address, further attempts are refused (429) for CITYOPS_LOGIN_LOCKOUT_MINUTES; counted in
@@ -189,6 +209,12 @@ REST_FRAMEWORK = {
         "workflows.integrations.keys.HasScope",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a nesting limit (400 beyond 64 levels), forms, multipart (photos).
+    "DEFAULT_PARSER_CLASSES": [
+        "workflows.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -222,7 +248,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # JSON bodies; operations that take photos name multipart themselves.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["workflows.api.parsers.DepthLimitedJSONParser"],
     "PREPROCESSING_HOOKS": ["workflows.api.schema.only_api_v1"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
