@@ -28,7 +28,7 @@ def test_the_policy_forbids_inline_code():
     ("username", "paths"),
     [
         (None, ["/accounts/login/", "/api/docs/"]),
-        ("supervisor", ["/tasks/", "/board/", "/board/breaches/", "/supervision/", "/notifications/"]),
+        ("supervisor", ["/board/", "/board/breaches/", "/supervision/", "/notifications/"]),
         ("inspector", ["/tasks/", "/cases/", "/cases/new/"]),
     ],
 )
@@ -46,7 +46,6 @@ def test_pages_carry_no_inline_script_or_style(demo, users, username, paths):
 def test_the_docs_set_up_script_is_a_file():
     response = Client().get("/api/docs/")
     scripts = re.findall(rb'<script src="([^"]+)"', response.content)
-    assert any(b"/api/docs/?script" in s or b"script" in s for s in scripts), scripts
-    setup = [s for s in scripts if s.startswith(b"/api/docs/")][0].decode().replace("&amp;", "&")
-    js = Client().get(setup)
+    setup = next(s for s in scripts if s.startswith(b"/api/docs/")).decode()
+    js = Client().get(setup.replace("&amp;", "&"))
     assert js.status_code == 200 and b"SwaggerUIBundle" in js.content
