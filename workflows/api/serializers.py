@@ -7,6 +7,7 @@ selectors already loaded: no per-row queries.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -264,7 +265,8 @@ class PhotoOutput(serializers.Serializer):
     kind = serializers.CharField()
 
     def get_url(self, attachment) -> str:
-        return self.context["request"].build_absolute_uri(attachment.file.url)
+        url = reverse("api:photo", kwargs={"photo_id": attachment.pk})
+        return self.context["request"].build_absolute_uri(url)
 
 
 class CaseRowOutput(serializers.Serializer):
