@@ -191,6 +191,8 @@ class RequestStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     RESUMED = "resumed", _("Resumed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    CANCELLED = "cancelled", _("Cancelled with the case")
 
 
 class CaseRequest(models.Model):

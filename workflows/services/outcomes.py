@@ -14,6 +14,7 @@ from ..flows.stages import ENDING_OUTCOMES, REVIEW_STAGES, STAGES
 from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, TaskStatus
 from .errors import Conflict
 from .events import event_record
+from .invariants import refuse_if_other_tasks_open, refuse_if_request_outstanding
 from .photos import photos_attach, photos_validate
 from .requests import review_apply
 from .tasks import _check_actor, _locked
@@ -177,6 +178,9 @@ def task_complete(
                 ),
                 "paused",
             )
+        refuse_if_request_outstanding(task)  # a parking request awaiting its decision
+        if outcome in ENDING_OUTCOMES and task.stage not in REVIEW_STAGES:
+            refuse_if_other_tasks_open(task)
         case, stage_from = task.case, task.stage
         _apply(case, task, cleaned, actor)
         said = _payload(cleaned)

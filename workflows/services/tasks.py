@@ -27,6 +27,7 @@ from ..models import Case, CaseTask, Stage, TaskStatus
 from ..sla.deadlines import task_sla_fields
 from .errors import Conflict, not_found
 from .events import task_event
+from .invariants import refuse_if_request_outstanding
 from .routing import route_suggest
 
 
@@ -132,6 +133,7 @@ def task_release(*, actor, task: CaseTask) -> CaseTask:
     with _locked(task) as (task, flow_task):
         if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
             raise Conflict(_("You do not hold this task."), "not_holder")
+        refuse_if_request_outstanding(task)
         flow_task.flow_task.activation_class(flow_task).unassign()
         task.status, task.owner, task.claimed_at = TaskStatus.OPEN, None, None
         task.save(update_fields=["status", "owner", "claimed_at"])

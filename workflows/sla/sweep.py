@@ -24,7 +24,7 @@ from departments.models import Role
 from departments.selectors import working_calendar
 
 from ..integrations.webhooks import webhooks_emit_for_events
-from ..models import CaseEvent, CaseTask, SupervisionOrder, TaskStatus
+from ..models import CaseEvent, CaseStatus, CaseTask, SupervisionOrder, TaskStatus
 from ..services.notifications import Notice, notify_many, users_holding
 from .thresholds import levels_resolver, next_threshold
 
@@ -196,6 +196,9 @@ def _sweep_batch(sweep: _Sweep, size: int) -> tuple[int, int]:
     with transaction.atomic():
         tasks = _claim(sweep.now, size)
         for task in tasks:
+            if task.case.status != CaseStatus.OPEN:  # an ended case never escalates
+                task.next_threshold_at = None
+                continue
             _advance(task, sweep)
         fired = sweep.flush()
         _save_progress(tasks)

@@ -14,7 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..forms import ExtensionRequestForm, InfoWaitForm, ParkingRequestForm, RequestForm
-from ..services.requests import extension_request, info_received, info_wait, parking_request
+from ..services.requests import (
+    extension_request,
+    info_received,
+    info_wait,
+    parking_request,
+    request_withdraw,
+)
 from ..shortcuts import task_or_404
 from .task_page import amount_label, task_action, task_service_action
 
@@ -85,4 +91,15 @@ def task_info_received_view(request: HttpRequest, task_id: int) -> HttpResponse:
         success=lambda t: (
             _("Information received: the clock runs again, due %(due)s.") % {"due": _when(t.due_at)}
         ),
+    )
+
+
+@login_required
+@require_POST
+def task_withdraw_request_view(request: HttpRequest, task_id: int) -> HttpResponse:
+    return task_service_action(
+        request,
+        task_id,
+        request_withdraw,
+        success=lambda t: _("Request withdrawn: its decision is no longer needed."),
     )
