@@ -29,16 +29,21 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    # django.contrib.staticfiles, skipping vendored node_modules/ (see cityops/staticfiles.py)
+    "cityops.staticfiles.StaticFilesConfig",
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",  # the case search's filters (its range widget's templates)
     "viewflow",
     "viewflow.workflow",
+    "import_export",  # master data import/export in the admin (departments.admin_io)
     "departments",
     "workflows",
+    "operations",
+    "indicators",
 ]
 
 MIDDLEWARE = [
@@ -114,7 +119,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
@@ -125,6 +130,11 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# The cache: login attempts (lockout) and request rates are counted here, so in production it
+# must be shared by all processes (Redis, e.g. CACHE_URL=redis://127.0.0.1:6379/1). The demo's
+# single process uses its own memory.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -154,6 +164,9 @@ REST_FRAMEWORK = {
         "workflows.integrations.throttling.ApiKeyRateThrottle",
         "workflows.integrations.throttling.AnonymousRateThrottle",
     ],
+    # Trusted proxies in front (nginx: 1). 0 = X-Forwarded-For is ignored, the client address
+    # is the connection's (DRF's default, None, would trust whatever the client sends).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "apikey": env.str("CITYOPS_RATE_APIKEY", default="600/min"),
         "anon": env.str("CITYOPS_RATE_ANON", default="60/min"),
@@ -197,6 +210,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CITYOPS_INPROCESS_PERIODIC = env.bool("CITYOPS_INPROCESS_PERIODIC", default=not CELERY_BROKER_URL)
 CITYOPS_SWEEP_INTERVAL_SECONDS = env.float("CITYOPS_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Indicator facts read only events older than this (a later id may commit first).
+CITYOPS_FACTS_SETTLE_SECONDS = env.float("CITYOPS_FACTS_SETTLE_SECONDS", default=5.0)
 
 # Uploaded photos: accepted types and size limit.
 CITYOPS_PHOTO_MAX_BYTES = env.int("CITYOPS_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
@@ -225,6 +240,12 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # The health check is called over plain HTTP on the machine itself (monitoring, nginx).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# /healthz fails when the last successful SLA sweep is older than this (default: three sweep
+# intervals, at least 2 minutes).
+CITYOPS_HEALTH_SWEEP_MAX_AGE_SECONDS = env.float("CITYOPS_HEALTH_SWEEP_MAX_AGE_SECONDS", default=0)
 
 # Periodic jobs (see cityops/periodic.py): name, dotted callable, interval in seconds.
 CITYOPS_PERIODIC_JOBS: list[dict] = [
@@ -237,6 +258,12 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "name": "sla-sweep",
         "func": "workflows.sla.sweep.sla_sweep",
         "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
+    },
+    {
+        # Indicator facts: apply the case events past the recorded position (indicators.facts).
+        "name": "indicator-facts",
+        "func": "indicators.facts.facts_catch_up",
+        "seconds": env.float("CITYOPS_FACTS_INTERVAL_SECONDS", default=15.0),
     },
     {
         "name": "idempotency-purge",
@@ -269,8 +296,48 @@ CITYOPS_SLA_LEVELS = [
     {"percent": 100, "action": "overdue"},
 ]
 CITYOPS_SLA_AT_RISK_PERCENT = 75
+# The case search's export (CSV/XLSX) writes at most this many rows of the filtered list.
+CITYOPS_CASE_EXPORT_MAX = env.int("CITYOPS_CASE_EXPORT_MAX", default=10000)
 # Reply deadline of supervision orders created on a breach.
 CITYOPS_SUPERVISION_REPLY = [1, "working_days"]
+
+# The 12345 hotline (workflows.flows.hotline). Limits as [value, unit]; handling by request
+# type, and by urgency where the value is a dict. Defaults: Guangdong's published limits
+# (consultation 2 working days, help and suggestion 10, complaint and report 15; dispatch
+# within 2 h when urgent, 24 h otherwise); the handling clock starts at dispatch.
+CITYOPS_HOTLINE_LIMITS = {
+    "dispatch": {"normal": [24, "natural_hours"], "urgent": [2, "natural_hours"]},
+    "sign": [2, "working_hours"],
+    "handling": {
+        "consultation": [2, "working_days"],
+        "help": [10, "working_days"],
+        "suggestion": [10, "working_days"],
+        "complaint": [15, "working_days"],
+        "report": [15, "working_days"],
+        "praise": [2, "working_days"],
+    },
+    # Assisting units' feedback, from dispatch (never later than the handling due time).
+    "assist_feedback": [3, "working_days"],
+    "ruling": [4, "working_hours"],
+    # The callback opens from the next working day after the reply.
+    "callback": [2, "working_days"],
+    "rehandle": [5, "working_days"],
+}
+# "Could not reach" needs this many call attempts.
+CITYOPS_HOTLINE_CALLBACK_ATTEMPTS = 3
+# Callbacks only from the next working day after the reply; the demo (DEBUG) allows them at
+# once so that a whole order can be tried in one sitting.
+CITYOPS_HOTLINE_CALLBACK_NEXT_DAY = env.bool("CITYOPS_HOTLINE_CALLBACK_NEXT_DAY", default=not DEBUG)
+# Duplicate candidates: same category, open, within this distance and time window.
+CITYOPS_DUPLICATE_METRES = 200
+CITYOPS_DUPLICATE_DAYS = 7
+CITYOPS_DUPLICATE_HOTSPOT = 5
+# The citizens' progress query (page and API): look-ups per client address and minute.
+CITYOPS_PUBLIC_QUERY_RATE = env.int("CITYOPS_PUBLIC_QUERY_RATE", default=10)
+# Texts to citizens: a function send(to, text); the console backend logs them (the demo).
+CITYOPS_SMS_BACKEND = env.str(
+    "CITYOPS_SMS_BACKEND", default="workflows.integrations.sms.console_send"
+)
 
 # Contact shown in Open311 discovery (default: DEFAULT_FROM_EMAIL).
 OPEN311_CONTACT = env.str("OPEN311_CONTACT", default="")

@@ -11,6 +11,7 @@ class UnitKind(models.TextChoices):
     STREET = "street", _("Street (sub-district)")
     COMMUNITY = "community", _("Community")
     CENTRE = "centre", _("Command centre")
+    HOTLINE = "hotline", _("12345 hotline centre")
     HANDLING = "handling", _("Handling unit")
 
 
@@ -26,6 +27,7 @@ class Role(models.TextChoices):
     UNIT_HEAD = "unit_head", _("Unit head")
     SUPERVISOR = "supervisor", _("Supervisor")
     ADMIN = "admin", _("Administrator")
+    HOTLINE_AGENT = "hotline_agent", _("Hotline agent (话务员)")
 
 
 class Unit(models.Model):
@@ -136,11 +138,7 @@ class GridCell(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Derived columns only (no side effects): keep the bounding box in step with the polygon.
-        ring = self.polygon or []
-        lats = [float(p[1]) for p in ring]
-        lngs = [float(p[0]) for p in ring]
-        self.min_lat, self.max_lat = (min(lats), max(lats)) if lats else (None, None)
-        self.min_lng, self.max_lng = (min(lngs), max(lngs)) if lngs else (None, None)
+        self.derive_bounds()
         if kwargs.get("update_fields") is not None and "polygon" in kwargs["update_fields"]:
             kwargs["update_fields"] = {
                 *kwargs["update_fields"],
@@ -150,6 +148,14 @@ class GridCell(models.Model):
                 "max_lng",
             }
         super().save(*args, **kwargs)
+
+    def derive_bounds(self) -> None:
+        """Set the bounding box from the polygon (save does; bulk writes call it first)."""
+        ring = self.polygon or []
+        lats = [float(p[1]) for p in ring]
+        lngs = [float(p[0]) for p in ring]
+        self.min_lat, self.max_lat = (min(lats), max(lats)) if lats else (None, None)
+        self.min_lng, self.max_lng = (min(lngs), max(lngs)) if lngs else (None, None)
 
 
 class Weekday(models.IntegerChoices):
@@ -210,6 +216,21 @@ class DayKind(models.TextChoices):
     WORKDAY = "workday", _("Make-up working day (调休)")
 
 
+# Holiday names as the calendar packages give them (the stored name), shown in the reader's
+# language; a name an administrator typed is shown as typed.
+HOLIDAY_NAMES = {
+    "New Year's Day": _("New Year's Day"),
+    "Spring Festival Eve": _("Spring Festival Eve"),
+    "Spring Festival": _("Spring Festival"),
+    "Tomb-sweeping Day": _("Tomb-sweeping Day"),
+    "Labour Day": _("Labour Day"),
+    "Dragon Boat Festival": _("Dragon Boat Festival"),
+    "Mid-autumn Festival": _("Mid-autumn Festival"),
+    "National Day": _("National Day"),
+    "Anti-Fascist 70th Day": _("Victory Day (70th anniversary)"),
+}
+
+
 class CalendarDay(models.Model):
     """A date that departs from the weekly pattern: a holiday, or a make-up working day."""
 
@@ -227,7 +248,11 @@ class CalendarDay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+        return f"{self.date} {self.get_kind_display()} {self.display_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        return str(HOLIDAY_NAMES.get(self.name, self.name))
 
 
 class CalendarYear(models.Model):

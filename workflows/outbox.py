@@ -46,6 +46,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from .integrations.errors import PermanentError
+from .integrations.sms import sms_deliver
 from .integrations.webhook_delivery import paused_subscription_ids, webhook_prepare, webhook_record
 from .models import OutboxMessage
 
@@ -109,6 +110,9 @@ def _prepare(message: OutboxMessage):
         if prepared is None:
             return None
         return prepared.send, lambda outcome: webhook_record(prepared, outcome)
+    if message.channel == "sms":
+        payload = message.payload
+        return (lambda: sms_deliver(payload=payload)), _raise_failure
     raise PermanentError(f"unknown channel {message.channel!r}")
 
 

@@ -17,9 +17,10 @@ from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from cityops.compiled_queries import CompiledGet
-from workflows.access import can_view_task, staff_scope
+from departments.models import Role
+from workflows.access import can_view_task, queue_pairs, queue_q, staff_scope
 
-from ..models import CaseTask, TaskStatus
+from ..models import CaseTask, Stage, TaskStatus
 from .lookups import MAX_DB_ID
 
 SCOPES = ("inbox", "queue", "done")
@@ -77,14 +78,13 @@ def _queue_ids(user, cursor: str | None, limit: int) -> list[int]:
     On PostgreSQL one ordered index probe per pair, combined with UNION ALL: an IN list over
     several units would read and sort every open task of those units instead.
     """
-    scope = staff_scope(user)
     base = CaseTask.objects.filter(status=TaskStatus.OPEN)
     order = ("created_at", "task_id")
-    pairs = sorted(scope.pairs)
+    pairs = queue_pairs(user)
     if not pairs:
         return []
     if len(pairs) == 1 or not connection.features.supports_slicing_ordering_in_compound:
-        qs = _after(base.filter(scope.task_q()), "created_at", cursor)
+        qs = _after(base.filter(queue_q(user)), "created_at", cursor)
         return list(qs.order_by(*order).values_list("task_id", flat=True)[:limit])
     parts = [
         _after(base.filter(unit_id=unit, role=role), "created_at", cursor)
@@ -134,13 +134,15 @@ def task_list(
     return keyset_page(rows, limit, field)
 
 
-# The task an action (claim, complete, …) starts from: with its case, which the services lock
-# through; the statement is compiled once per thread (cityops.compiled_queries).
-_TO_ACT_ON = CompiledGet(lambda pk: CaseTask.objects.select_related("case").filter(pk=pk))
+# The task an action (claim, complete, …) starts from: with its case and the case's process,
+# whose flow class gives the lock the services take (services.transitions.task_locked); the
+# statement is compiled once per thread (cityops.compiled_queries).
+_TO_ACT_ON = CompiledGet(lambda pk: CaseTask.objects.select_related("case__process").filter(pk=pk))
 
 
 def task_to_act_on(user, task_id: int) -> CaseTask | None:
-    """The task (with its case) if the user may see it, as `task_for_user`, else None."""
+    """The task (with its case and its process) if the user may see it, as `task_for_user`,
+    else None."""
     try:
         task = _TO_ACT_ON.get(task_id)
     except CaseTask.DoesNotExist:
@@ -151,7 +153,52 @@ def task_to_act_on(user, task_id: int) -> CaseTask | None:
 def task_for_user(user, task_id: int) -> CaseTask | None:
     """A task the user may see (see workflows.access.can_view_task), or None: missing and
     not-yours look the same."""
-    task = _with_rows(CaseTask.objects.filter(pk=task_id)).select_related("case__city").first()
+    rows = _with_rows(CaseTask.objects.filter(pk=task_id))
+    task = rows.select_related("case__city", "case__process").first()
     if task is None or not can_view_task(user, task):
         return None
     return task
+
+
+# --- Where work is (issue 10, no dead ends): counts on the tabs, the next task, the unit
+# head's second-level dispatch queue. Counts stop at COUNT_CAP: they read the same index
+# probes as the lists, never a full count.
+
+COUNT_CAP = 100
+
+
+def queue_count(user, cap: int = COUNT_CAP) -> int:
+    """How many tasks wait in the user's queue, up to `cap`."""
+    return len(_queue_ids(user, None, cap))
+
+
+def inbox_count(user, cap: int = COUNT_CAP) -> int:
+    """How many tasks the user holds, up to `cap`."""
+    qs = CaseTask.objects.filter(status=TaskStatus.CLAIMED, owner_id=user.pk)
+    return len(qs.values_list("task_id", flat=True)[:cap])
+
+
+def next_task(user) -> CaseTask | None:
+    """The task the user should work on next: the oldest one in their inbox."""
+    qs = CaseTask.objects.filter(status=TaskStatus.CLAIMED, owner_id=user.pk)
+    return qs.order_by("created_at", "task_id").first()
+
+
+def _subdispatch_qs(user) -> QuerySet:
+    """Open handling tasks in units the user heads: what second-level dispatch (二级派遣)
+    moves on to a sub-unit (workflows.services.tasks.task_subdispatch)."""
+    headed = sorted(staff_scope(user).units_for(Role.UNIT_HEAD))
+    return CaseTask.objects.filter(
+        status=TaskStatus.OPEN, stage=Stage.HANDLING, role=Role.HANDLER, unit_id__in=headed
+    )
+
+
+def subdispatch_count(user, cap: int = COUNT_CAP) -> int:
+    return len(_subdispatch_qs(user).values_list("task_id", flat=True)[:cap])
+
+
+def subdispatch_list(user, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> TaskPage:
+    """One page of the unit head's second-level dispatch queue, oldest first."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    qs = _after(_subdispatch_qs(user), "created_at", cursor).order_by("created_at", "task_id")
+    return keyset_page(list(_with_rows(qs)[: limit + 1]), limit, "created_at")

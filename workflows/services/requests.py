@@ -30,7 +30,7 @@ from ..sla.pauses import pause_end, pause_start
 from .errors import Conflict
 from .events import task_event
 from .invariants import OPEN_TASK, outstanding_request
-from .tasks import _check_actor, _locked
+from .transitions import flow_start, process_cancel, task_actor_check, task_locked
 
 EXTENSION_UNITS = ("natural_hours", "working_hours", "working_days")
 MAX_EXTENSION = {"natural_hours": 24 * 30, "working_hours": 8 * 60, "working_days": 60}
@@ -72,18 +72,12 @@ def _clean_extension(amount, unit: str, reason: str) -> tuple[int, str, str]:
     return amount, unit, reason.strip()
 
 
-def _start_review(flow_node, case, request: CaseRequest, role: str, unit_id: int) -> None:
-    flow_node.run(case=case, request=request, role=role, unit_id=unit_id)
-
-
 def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) -> CaseRequest:
     """The handler asks for more time before the due time; the clock stops meanwhile."""
-    from ..flows import ReviewFlow
-
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     amount, unit, reason = _clean_extension(amount, unit, reason)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
         if task.due_at is not None and now >= task.due_at:
             raise Conflict(_("The due time has passed: too late to ask for more time."), "overdue")
@@ -105,7 +99,9 @@ def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) 
             if first
             else (Role.SUPERVISOR, task.case.city_id)
         )
-        _start_review(ReviewFlow.start_extension, task.case, request, role, unit_id)
+        flow_start(
+            "review", "start_extension", case=task.case, request=request, role=role, unit_id=unit_id
+        )
         task_event(
             task=task,
             action="extension_request",
@@ -117,12 +113,10 @@ def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) 
 
 def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
     """The handler asks to park the case (挂账): it cannot be handled for now."""
-    from ..flows import ReviewFlow
-
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     reason = _required_reason(reason)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
         request = CaseRequest.objects.create(
             case=task.case,
@@ -132,12 +126,13 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
             requested_by=actor,
             created_at=now,
         )
-        _start_review(
-            ReviewFlow.start_parking,
-            task.case,
-            request,
-            Role.SHIFT_LEADER,
-            centre_ids(task.case.city_id)[0],
+        flow_start(
+            "review",
+            "start_parking",
+            case=task.case,
+            request=request,
+            role=Role.SHIFT_LEADER,
+            unit_id=centre_ids(task.case.city_id)[0],
         )
         task_event(
             task=task,
@@ -150,10 +145,10 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
 
 def info_wait(*, actor, task: CaseTask, reason: str) -> CaseTask:
     """The handler waits for information from the reporter; the clock stops."""
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     reason = _required_reason(reason)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
         pause_start(task=task, reason=PauseReason.WAITING_INFO, now=now)
         task_event(
@@ -167,9 +162,9 @@ def info_wait(*, actor, task: CaseTask, reason: str) -> CaseTask:
 
 def info_received(*, actor, task: CaseTask) -> CaseTask:
     """The information arrived: the clock runs again, the due time moved by the wait."""
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         interval = PauseInterval.objects.filter(task=task, ended_at__isnull=True).first()
         if interval is None or interval.reason != PauseReason.WAITING_INFO:
             raise Conflict(_("The task is not waiting for information."), "not_waiting")
@@ -188,8 +183,6 @@ def info_received(*, actor, task: CaseTask) -> CaseTask:
 def _reviews_cancel(case_id: int, request_ids: set[int] | None, now) -> int:
     """End the open review tasks of the case (of `request_ids` only, unless None) and their
     review processes; returns how many tasks ended."""
-    from ..flows import ReviewFlow
-
     reviews = CaseTask.objects.filter(
         case_id=case_id, stage__in=REVIEW_STAGES, status__in=OPEN_TASK
     ).select_related("task__process")
@@ -199,7 +192,7 @@ def _reviews_cancel(case_id: int, request_ids: set[int] | None, now) -> int:
         if request_ids is None or r.task.process.data.get("request") in request_ids
     ]
     for review in ended:
-        ReviewFlow.instance.cancel(review.task.process)
+        process_cancel(review.task.process)
     CaseTask.objects.filter(pk__in=[r.pk for r in ended]).update(
         status=TaskStatus.CANCELLED, finished_at=now, next_threshold_at=None
     )
@@ -209,9 +202,9 @@ def _reviews_cancel(case_id: int, request_ids: set[int] | None, now) -> int:
 def request_withdraw(*, actor, task: CaseTask) -> CaseTask:
     """The handler withdraws their request awaiting a decision: its review task ends, and an
     extension request's stopped clock runs again (the due time moved by the wait)."""
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
             raise Conflict(_("You do not hold this task."), "not_holder")
         request = CaseRequest.objects.filter(task=task, status=RequestStatus.PENDING).first()

@@ -19,16 +19,14 @@ from django.urls import reverse
 from django.utils import timezone
 from viewflow.workflow.models import Task as FlowTask
 
-from departments.models import Role
 from departments.selectors import unit_descendant_ids
-from workflows.access import can_act_on_task, staff_scope
+from workflows.access import can_act_on_task, can_subdispatch_task
 
 from ..flows.stages import REVIEW_STAGES
 from ..forms import (
     REQUEST_FORMS,
     ExtensionRequestForm,
     OutcomeForm,
-    ParkingRequestForm,
     RequestForm,
     SubdispatchForm,
     outcome_forms,
@@ -39,7 +37,6 @@ from ..models import (
     LimitUnit,
     PauseReason,
     PhotoKind,
-    RequestKind,
     RequestStatus,
     Stage,
     TaskStatus,
@@ -120,10 +117,10 @@ def decided_request(task: CaseTask) -> CaseRequest | None:
 
 
 def _offered(form_class: type[RequestForm], task: CaseTask, clock: Clock, now) -> bool:
+    if clock.pending:  # one request at a time (services.invariants)
+        return False
     if form_class is ExtensionRequestForm:  # more time only before the due time
         return task.due_at is None or now < task.due_at
-    if form_class is ParkingRequestForm:  # one parking request at a time
-        return not any(r.kind == RequestKind.PARKING for r, _amount in clock.pending)
     return True
 
 
@@ -175,7 +172,7 @@ def _subdispatch_offer(user, task: CaseTask) -> SubdispatchForm | None:
     """The second-level dispatch form, shown to the unit head of an open handling task."""
     if task.stage != Stage.HANDLING or task.status != TaskStatus.OPEN:
         return None
-    if not staff_scope(user).holds(task.unit_id, Role.UNIT_HEAD):
+    if not can_subdispatch_task(user, task):
         return None
     return SubdispatchForm(sub_unit_ids=sub_unit_ids(task))
 
