@@ -29,7 +29,7 @@ from departments.calendars import WorkingCalendar, add_working_time
 from departments.models import Role
 from departments.selectors import working_calendar
 
-from ..models import CaseEvent, CaseTask, SupervisionOrder, TaskStatus
+from ..models import CaseEvent, CaseStatus, CaseTask, SupervisionOrder, TaskStatus
 from ..sla.thresholds import levels_due, levels_resolver
 from ..sql.escalations import escalation_progress_write
 from .events import event_new, events_record_many
@@ -172,6 +172,9 @@ def _sweep_batch(sweep: _Sweep, size: int) -> tuple[int, int]:
     with transaction.atomic():
         tasks = _claim(sweep.now, size)
         for task in tasks:
+            if task.case.status != CaseStatus.OPEN:  # an ended case never escalates
+                task.next_threshold_at = None
+                continue
             _advance(task, sweep)
         fired = sweep.flush()
         escalation_progress_write(tasks)

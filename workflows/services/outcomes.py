@@ -15,6 +15,7 @@ from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, 
 from ..selectors.lookups import case_by_ref, unit_by_ref
 from .errors import Conflict
 from .events import event_record
+from .invariants import refuse_if_other_tasks_open, refuse_if_request_outstanding
 from .photos import photos_attach, photos_validate
 from .requests import review_apply
 from .transitions import task_actor_check, task_advance, task_locked
@@ -167,6 +168,9 @@ def task_complete(
                 ),
                 "paused",
             )
+        refuse_if_request_outstanding(task)  # a parking request awaiting its decision
+        if outcome in ENDING_OUTCOMES and task.stage not in REVIEW_STAGES:
+            refuse_if_other_tasks_open(task)
         case, stage_from = task.case, task.stage
         _apply(case, task, cleaned, actor)
         said = _payload(cleaned)

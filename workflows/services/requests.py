@@ -16,6 +16,7 @@ from cityops.compiled_queries import save_fields
 from departments.access import centre_ids
 from departments.models import Role
 
+from ..flows.stages import REVIEW_STAGES
 from ..models import (
     CaseRequest,
     CaseTask,
@@ -29,7 +30,8 @@ from ..models import (
 from ..sla.pauses import pause_end, pause_start
 from .errors import Conflict
 from .events import task_event
-from .transitions import flow_start, task_actor_check, task_locked
+from .invariants import OPEN_TASK, outstanding_request
+from .transitions import flow_start, process_cancel, task_actor_check, task_locked
 
 EXTENSION_UNITS = ("natural_hours", "working_hours", "working_days")
 MAX_EXTENSION = {"natural_hours": 24 * 30, "working_hours": 8 * 60, "working_days": 60}
@@ -43,6 +45,13 @@ def _held_handling_task(actor, task: CaseTask, now) -> None:
         raise Conflict(_("Claim the task first."), "not_holder")
     if task.paused_since is not None:
         raise Conflict(_("The task's clock is already stopped."), "paused")
+    waiting = outstanding_request(task)
+    if waiting is not None:  # one request at a time (a pending parking leaves the clock on)
+        raise Conflict(
+            _("A request about this task (%(kind)s) already awaits a decision.")
+            % {"kind": waiting.get_kind_display()},
+            "pending",
+        )
 
 
 def _required_reason(reason) -> str:
@@ -75,11 +84,7 @@ def _extension_decider(task: CaseTask, now) -> tuple[str, int]:
 
 
 def _parking_decider(task: CaseTask, now) -> tuple[str, int]:
-    """One parking request waits at a time; the shift leader decides."""
-    if CaseRequest.objects.filter(
-        task=task, kind=RequestKind.PARKING, status=RequestStatus.PENDING
-    ).exists():
-        raise Conflict(_("A parking request is already waiting."), "pending")
+    """The shift leader decides (one request at a time: `_held_handling_task`)."""
     return Role.SHIFT_LEADER, centre_ids(task.case.city_id)[0]
 
 
@@ -176,6 +181,63 @@ def info_received(*, actor, task: CaseTask) -> CaseTask:
             payload={"paused_minutes": ended.paused_minutes, "due_at": task.due_at},
         )
     return task
+
+
+def _reviews_cancel(case_id: int, request_ids: set[int] | None, now) -> int:
+    """End the open review tasks of the case (of `request_ids` only, unless None) and their
+    review processes; returns how many tasks ended."""
+    reviews = CaseTask.objects.filter(
+        case_id=case_id, stage__in=REVIEW_STAGES, status__in=OPEN_TASK
+    ).select_related("task__process")
+    ended = [
+        r
+        for r in reviews
+        if request_ids is None or r.task.process.data.get("request") in request_ids
+    ]
+    for review in ended:
+        process_cancel(review.task.process)
+    CaseTask.objects.filter(pk__in=[r.pk for r in ended]).update(
+        status=TaskStatus.CANCELLED, finished_at=now, next_threshold_at=None
+    )
+    return len(ended)
+
+
+def request_withdraw(*, actor, task: CaseTask) -> CaseTask:
+    """The handler withdraws their request awaiting a decision: its review task ends, and an
+    extension request's stopped clock runs again (the due time moved by the wait)."""
+    task_actor_check(actor, task)
+    now = timezone.now()
+    with task_locked(task) as (task, _flow_task):
+        if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
+            raise Conflict(_("You do not hold this task."), "not_holder")
+        request = CaseRequest.objects.filter(task=task, status=RequestStatus.PENDING).first()
+        if request is None:
+            raise Conflict(_("No request about this task awaits a decision."), "not_pending")
+        _reviews_cancel(task.case_id, {request.pk}, now)
+        if request.kind == RequestKind.EXTENSION:
+            pause_end(task=task, now=now)
+        request.status, request.decided_at = RequestStatus.WITHDRAWN, now
+        request.save(update_fields=["status", "decided_at"])
+        task_event(
+            task=task,
+            action="request_withdraw",
+            actor=actor,
+            payload={"request": request.pk, "kind": request.kind},
+        )
+    return task
+
+
+def requests_end_with_case(*, case_id: int, now) -> None:
+    """The case is cancelled (the caller holds its lock): its pending requests end with it,
+    their review tasks and processes too, and every stopped clock of its tasks stops for good."""
+    _reviews_cancel(case_id, None, now)
+    CaseRequest.objects.filter(case_id=case_id, status=RequestStatus.PENDING).update(
+        status=RequestStatus.CANCELLED, decided_at=now
+    )
+    PauseInterval.objects.filter(case_id=case_id, ended_at__isnull=True).update(ended_at=now)
+    CaseTask.objects.filter(case_id=case_id, paused_since__isnull=False).update(
+        paused_since=None, next_threshold_at=None
+    )
 
 
 def review_apply(*, review: CaseTask, outcome: str, process_data: dict, actor, now) -> dict:
