@@ -102,3 +102,19 @@ def test_every_msgid_has_a_chinese_translation(extracted):
             f"append them (then compilemessages -l zh_Hans):\n{report}",
             pytrace=False,
         )
+
+
+def test_no_msgid_is_defined_twice():
+    """Parallel branches append to one file: a msgid both added breaks compilemessages."""
+    seen: dict[tuple, int] = {}
+    for entry in polib.pofile(str(PO)):
+        if not entry.obsolete:
+            key = (entry.msgctxt, entry.msgid)
+            seen[key] = seen.get(key, 0) + 1
+    twice = sorted(msgid for (_ctxt, msgid), count in seen.items() if count > 1)
+    if twice:
+        pytest.fail(
+            f"{len(twice)} msgid(s) appear more than once in {PO.relative_to(ROOT)}; keep one "
+            "entry each:\n" + "\n".join(f"  {msgid!r}" for msgid in twice),
+            pytrace=False,
+        )
