@@ -48,7 +48,7 @@ def test_the_idempotency_mismatch_speaks_the_request_language(api, report, langu
     [("zh-hans", "已受理为案卷 "), ("en", "Received as case ")],
 )
 def test_open311_service_notice_speaks_the_request_language(demo, users, language, start):
-    record, raw = api_key_issue(actor=users("admin"), name="app", scopes=["cases:report"])
+    _record, raw = api_key_issue(actor=users("admin"), name="app", scopes=["cases:report"])
     response = Client().post(
         "/open311/v2/requests.json",
         {
