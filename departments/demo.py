@@ -13,6 +13,7 @@ from .models import GridCell, Membership, Role, Unit, UnitKind
 
 CITY_CODE = "DEMO"
 CENTRE_CODE = "CC"
+HOTLINE_CENTRE_CODE = "HOTLINE"  # the 12345 hotline centre
 
 HANDLING_UNITS = [
     ("WATER", "水务局"),
@@ -61,6 +62,14 @@ ACCOUNTS = {
     "handler_muni": [("MUNI", Role.HANDLER, True)],
     "handler_enf": [("ENF", Role.HANDLER, True)],
     "handler_water": [("WATER", Role.HANDLER, True)],
+    # The 12345 hotline centre: agents (话务员) and the centre's shift leader (final rulings).
+    "agent1": [(HOTLINE_CENTRE_CODE, Role.HOTLINE_AGENT, False)],
+    "agent2": [(HOTLINE_CENTRE_CODE, Role.HOTLINE_AGENT, False)],
+    "hotlinelead": [
+        (HOTLINE_CENTRE_CODE, Role.SHIFT_LEADER, False),
+        (HOTLINE_CENTRE_CODE, Role.HOTLINE_AGENT, False),
+    ],
+    "handler_green": [("GREEN", Role.HANDLER, True)],
 }
 # The grid: 2 districts x 2 streets x 2 communities x 3 cells = 24 cells, 0.01° squares.
 BASE_LAT, BASE_LNG, CELL = 31.20, 121.40, 0.01
@@ -71,6 +80,7 @@ class DemoOrganisation:
     city: Unit
     centre: Unit
     units: dict[str, Unit]
+    hotline_centre: Unit | None = None
 
 
 def _unit(code: str, name: str, kind: str, parent: Unit | None) -> Unit:
@@ -122,6 +132,9 @@ def seed_organisation() -> DemoOrganisation:
     with transaction.atomic():
         city = _unit(CITY_CODE, "示范市", UnitKind.CITY, None)
         centre = _unit(CENTRE_CODE, "城市运行管理服务指挥中心", UnitKind.CENTRE, city)
+        hotline_centre = _unit(
+            HOTLINE_CENTRE_CODE, "12345政务服务便民热线中心", UnitKind.HOTLINE, city
+        )
         units = {code: _unit(code, name, UnitKind.HANDLING, city) for code, name in HANDLING_UNITS}
         for code, parent, name in SUB_UNITS:
             units[code] = _unit(code, name, UnitKind.HANDLING, units[parent])
@@ -130,7 +143,7 @@ def seed_organisation() -> DemoOrganisation:
         this_year = timezone.localdate().year
         years = sorted({2025, 2026, this_year, this_year + 1, 2027})
         services.calendar_seed(calendar=calendar, years=years)
-    return DemoOrganisation(city=city, centre=centre, units=units)
+    return DemoOrganisation(city=city, centre=centre, units=units, hotline_centre=hotline_centre)
 
 
 def seed_accounts(password: str) -> list[str]:

@@ -11,6 +11,7 @@ class UnitKind(models.TextChoices):
     STREET = "street", _("Street (sub-district)")
     COMMUNITY = "community", _("Community")
     CENTRE = "centre", _("Command centre")
+    HOTLINE = "hotline", _("12345 hotline centre")
     HANDLING = "handling", _("Handling unit")
 
 
@@ -26,6 +27,7 @@ class Role(models.TextChoices):
     UNIT_HEAD = "unit_head", _("Unit head")
     SUPERVISOR = "supervisor", _("Supervisor")
     ADMIN = "admin", _("Administrator")
+    HOTLINE_AGENT = "hotline_agent", _("Hotline agent (话务员)")
 
 
 class Unit(models.Model):

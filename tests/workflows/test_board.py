@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from departments.models import Membership, Role, Unit
+from workflows.access import can_see_board as board_access
 from workflows.models import (
     Case,
     CaseStatus,
@@ -28,7 +29,6 @@ from workflows.models import (
 )
 from workflows.selectors.sla import (
     BadCursor,
-    board_access,
     board_case_list,
     board_counts,
     breaches,

@@ -23,17 +23,6 @@ from .notifications import notify, users_holding
 OPEN_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
-def can_issue_order(user, case: Case) -> bool:
-    """A supervisor whose posts cover the case's city, area or responsible unit."""
-    units = access.staff_scope(user).units_for(Role.SUPERVISOR)
-    return bool(units & {case.city_id, case.area_id, case.responsible_unit_id})
-
-
-def can_reply_order(user, order: SupervisionOrder) -> bool:
-    """The head of the unit the order is addressed to."""
-    return access.staff_scope(user).holds(order.unit_id, Role.UNIT_HEAD)
-
-
 def _clean_issue(
     case: Case, reason: str, reply_due_at: dt.datetime | None, unit: Unit | None
 ) -> tuple[str, dt.datetime, Unit]:
@@ -72,7 +61,7 @@ def order_issue(
     `reply_due_at`; the unit's heads are notified."""
     if not access.can_view_case(actor, case):
         raise not_found()
-    if not can_issue_order(actor, case):
+    if not access.can_issue_order(actor, case):
         raise Conflict(_("Only a supervisor may issue a supervision order."), "not_allowed")
     reason, reply_due_at, unit = _clean_issue(case, reason, reply_due_at, unit)
     with transaction.atomic():
@@ -115,7 +104,7 @@ def order_issue(
 
 def order_reply(*, actor, order: SupervisionOrder, reply: str) -> SupervisionOrder:
     """The head of the order's unit answers it (once); the issuer is notified."""
-    if not can_reply_order(actor, order):
+    if not access.can_reply_order(actor, order):
         raise not_found()
     if not (reply or "").strip():
         raise ValidationError({"reply": _("Write the reply.")})
