@@ -14,7 +14,10 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.translation import get_language_info
 
+# The language picker names each language in itself (an endonym is never translated).
+LANGUAGE_NAMES = {"zh-hans": "中文", "en": "English"}
 DATETIME_FORMAT = "Y-m-d H:i"
 DATE_FORMAT = "Y-m-d"
 EMPTY = "—"
@@ -46,3 +49,13 @@ def when(value: Any) -> str:
     if isinstance(value, dt.date):
         return date_format(value, DATE_FORMAT)
     return str(value)
+
+
+def language_name(code: str) -> str:
+    """A language as its speakers call it: 中文, English (else Django's local name)."""
+    if code in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[code]
+    try:
+        return get_language_info(code)["name_local"]
+    except KeyError:
+        return code

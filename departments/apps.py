@@ -8,6 +8,8 @@ class DepartmentsConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
+        from cityops.labels import label_models
+
         from . import checks  # noqa: F401  (registers the provisional-calendar check)
         from .models import CalendarDay, GridCell, Unit, WorkCalendar, WorkingPeriod
         from .reference import reference_changed
@@ -17,3 +19,4 @@ class DepartmentsConfig(AppConfig):
         for model in (Unit, GridCell, WorkCalendar, WorkingPeriod, CalendarDay):
             for signal in (post_save, post_delete):
                 signal.connect(reference_changed, sender=model, dispatch_uid=f"ref-{model}")
+        label_models(self.get_models())  # translatable labels for the admin

@@ -36,7 +36,8 @@ LAYERS: list[tuple[str, str]] = [
     # Celery app (the package's __init__ loads it; it finds the jobs by name, not by import).
     ("project base", "cityops cityops.settings cityops.compiled_queries cityops.sql_rows "
                      "cityops.periodic cityops.celery cityops.staticfiles cityops.tabular "
-                     "cityops.commands cityops.display cityops.clientip cityops.lockout"),
+                     "cityops.commands cityops.display cityops.labels cityops.clientip "
+                     "cityops.lockout"),
     # Operations: the periodic jobs' run records and the health checks (reads project base).
     ("operations", "operations operations.models operations.migrations* operations.runs "
                    "operations.health"),

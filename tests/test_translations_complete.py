@@ -10,6 +10,7 @@ the missing msgids with where they are used, ready to append to the .po file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -100,5 +101,47 @@ def test_every_msgid_has_a_chinese_translation(extracted):
         pytest.fail(
             f"{len(missing)} msgid(s) have no zh-hans translation in {PO.relative_to(ROOT)}; "
             f"append them (then compilemessages -l zh_Hans):\n{report}",
+            pytrace=False,
+        )
+
+
+def test_no_msgid_is_defined_twice():
+    """Parallel branches append to one file: a msgid both added breaks compilemessages."""
+    seen: dict[tuple, int] = {}
+    for entry in polib.pofile(str(PO)):
+        if not entry.obsolete:
+            key = (entry.msgctxt, entry.msgid)
+            seen[key] = seen.get(key, 0) + 1
+    twice = sorted(msgid for (_ctxt, msgid), count in seen.items() if count > 1)
+    if twice:
+        pytest.fail(
+            f"{len(twice)} msgid(s) appear more than once in {PO.relative_to(ROOT)}; keep one "
+            "entry each:\n" + "\n".join(f"  {msgid!r}" for msgid in twice),
+            pytrace=False,
+        )
+
+
+EN_PO = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_the_english_interface_is_english_only(extracted):
+    """A msgid carrying a Chinese term ("Filed (立案)") is English plus Chinese: the English
+    catalogue gives it an English-only text."""
+    english = {(e.msgctxt, e.msgid): e for e in polib.pofile(str(EN_PO)) if not e.obsolete}
+    mixed = []
+    for entry in extracted:
+        if not CHINESE.search(entry.msgid):
+            continue
+        found = english.get((entry.msgctxt, entry.msgid))
+        texts = list(found.msgstr_plural.values()) if found and found.msgid_plural else []
+        texts = texts or [found.msgstr if found else ""]
+        if not all(texts) or any(CHINESE.search(text) for text in texts):
+            mixed.append(f"  {entry.msgid!r}")
+    if mixed:
+        pytest.fail(
+            f"{len(mixed)} msgid(s) carry Chinese but have no English-only text in "
+            f"{EN_PO.relative_to(ROOT)}; append them (then compilemessages -l en):\n"
+            + "\n".join(mixed),
             pytrace=False,
         )

@@ -9,6 +9,7 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from cityops.labels import label_models
         from departments.reference import reference_changed
         from departments.signals import calendar_changed
 
@@ -21,6 +22,7 @@ class WorkflowsConfig(AppConfig):
         for model in (ThresholdRule, RoutingRule, Category):
             for signal in (post_save, post_delete):
                 signal.connect(reference_changed, sender=model, dispatch_uid=f"ref-{model}")
+        label_models(self.get_models())  # translatable labels for the admin
 
 
 def _recompute_deadlines(sender, calendar, **kwargs) -> None:

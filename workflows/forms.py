@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from departments.models import GridCell, Unit, UnitKind
 
 from .flows.stages import STAGES
-from .models import ArchiveType, CaseTask, LimitUnit, Source, Stage, Urgency
+from .models import DESCRIPTION_MAX_LENGTH, ArchiveType, CaseTask, LimitUnit, Source, Stage, Urgency
 from .selectors.categories import reportable_categories
 
 # What each outcome is called on its button.
@@ -256,7 +256,9 @@ def grid_choices() -> list:
 class CaseReportForm(forms.Form):
     category = forms.TypedChoiceField(label=_("Category"), coerce=int, choices=category_choices)
     description = forms.CharField(
-        label=_("Description"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Description"),
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     grid = forms.ChoiceField(label=_("Grid cell"), choices=grid_choices, required=False)
     lat = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90, required=False)

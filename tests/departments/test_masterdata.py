@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from cityops.tabular import RowsRejected
 from departments.demo import seed_accounts, seed_organisation
 from departments.masterdata import grid_import, staff_import, units_import
-from departments.models import GridCell, Membership, Unit
+from departments.models import GridCell, Membership, Unit, UnitKind
 from departments.selectors import grid_cell_at
 
 pytestmark = pytest.mark.django_db
@@ -62,10 +62,8 @@ def test_units_one_bad_row_imports_nothing_and_names_its_line(tmp_path):
     bad = UNITS.replace("SANI,环卫处,handling,C", "SANI,环卫处,bureau,C")
     with pytest.raises(RowsRejected) as caught:
         units_import(rows_source=write(tmp_path, "u.csv", bad))
-    assert caught.value.errors == [
-        "line 6: unknown kind “bureau” (expected city, district, street, community, centre, "
-        "handling)"
-    ]
+    kinds = ", ".join(UnitKind.values)
+    assert caught.value.errors == [f"line 6: unknown kind “bureau” (expected {kinds})"]
     assert Unit.objects.count() == 0
 
 

@@ -318,10 +318,10 @@ def test_claiming_a_claimed_task_is_409(walk, api, users):
     case_id = walk.report()["id"]
     task = walk.queued("intake", case_id)
     walk.claim("intake", task["id"])
-    for username in ("intake", "dispatcher"):
+    for username, code in (("intake", "task_already_yours"), ("dispatcher", "task_taken")):
         response = api(username).post(f"/api/v1/tasks/{task['id']}/claim/")
         assert response.status_code == 409
-        assert response.json()["error"]["code"] == "task_taken"
+        assert response.json()["error"]["code"] == code
     response = walk.complete("dispatcher", task["id"], "accept")
     assert response.status_code == 409 and response.json()["error"]["code"] == "task_taken"
 

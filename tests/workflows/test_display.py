@@ -58,3 +58,12 @@ def test_the_timeline_shows_payload_deadlines_in_local_time(walk, users):
     assert "2026-12-02 06:34" in body
     assert "+00:00" not in body and "T22:34" not in body
     assert "working hours" in body and "working_hours" not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_language_picker_names_each_language_in_itself(client, language):
+    body = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert '<option value="zh-hans" lang="zh-hans"' in body
+    assert ">中文</option>" in body and ">English</option>" in body
+    assert ">zh-hans</option>" not in body and ">en</option>" not in body

@@ -102,7 +102,7 @@ def test_more_time_is_decided_by_the_shift_leader_and_moves_the_due_time(
     assert "2026-09-22 10:00 · Extension request awaiting a decision" in section(
         page, "paused-since"
     )
-    assert "Awaiting decision" in page and "Extension (延期): 2 working hours" in page
+    assert "Awaiting decision" in page and "Extension: 2 working hours" in page
     # The clock is stopped: no outcome or other request is offered meanwhile.
     assert 'id="outcome-done"' not in page and 'id="outcomes-paused"' in page
     assert f'action="/tasks/{handling.pk}/parking/"' not in page
@@ -118,10 +118,10 @@ def test_more_time_is_decided_by_the_shift_leader_and_moves_the_due_time(
     leader = browser_as("shiftlead")
     queue = text(leader.get("/tasks/?scope=queue"))
     assert f'action="/tasks/{review.pk}/claim/"' in queue and handling.case.number in queue
-    assert "Extension decision (延期审批)" in queue
+    assert "Extension decision" in queue
     page = text(leader.get(f"/tasks/{review.pk}/"))
     card = section(page, "review-request")
-    for shown in ("Extension (延期)", "2 working hours", "Crane needed", "handler_sani"):
+    for shown in ("Extension", "2 working hours", "Crane needed", "handler_sani"):
         assert shown in card
     assert "2026-09-22 14:30" in card  # the handling task's current due time
     assert f'href="/cases/{handling.case_id}/"' in card
@@ -195,7 +195,7 @@ def test_a_parked_case_stops_the_clock_until_the_shift_leader_resumes_it(
     response = handler.post(f"/tasks/{handling.pk}/parking/", {"reason": "Road works until May"})
     assert response.status_code == 302
     page = text(handler.get(response.url))
-    assert "Parking requested" in page and "Parking (挂账)" in page
+    assert "Parking requested" in page and "Parking" in page
     # The clock runs until the parking is approved; one request at a time, and no outcome
     # until it is decided or withdrawn (issue 14).
     assert 'id="paused-since"' not in page and 'id="outcome-done"' not in page
@@ -206,14 +206,14 @@ def test_a_parked_case_stops_the_clock_until_the_shift_leader_resumes_it(
 
     review = review_task(handling.case, "parking_review")
     card = section(text(leader.get(f"/tasks/{review.pk}/")), "review-request")
-    assert "Parking (挂账)" in card and "Road works until May" in card
+    assert "Parking" in card and "Road works until May" in card
     clock.move_to(at(11))
     decide(browser_as, "shiftlead", review, "approve")
 
     handling.refresh_from_db()
     assert handling.paused_since == at(11)
     page = text(handler.get(f"/tasks/{handling.pk}/"))
-    assert "Parked (挂账)" in section(page, "paused-since")
+    assert "Parked" in section(page, "paused-since")
     assert "the shift leader resumes it" in page and 'id="outcome-done"' not in page
     assert "request-info-received" not in page  # only the shift leader resumes
 

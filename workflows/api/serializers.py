@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from ..models import Source, Urgency
+from ..models import DESCRIPTION_MAX_LENGTH, Source, Urgency
 from ..selectors.case_search import DEFAULT_PAGE_SIZE as DEFAULT_CASE_PAGE
 from ..selectors.case_search import MAX_PAGE_SIZE as MAX_CASE_PAGE
 from ..selectors.reminders import reminder_count
@@ -57,7 +57,7 @@ class TokenInput(serializers.Serializer):
 
 class CaseReportInput(serializers.Serializer):
     category = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    description = serializers.CharField(max_length=TEXT_MAX)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
     lng = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
     grid = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=40)

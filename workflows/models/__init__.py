@@ -1,4 +1,5 @@
 from .cases import (
+    DESCRIPTION_MAX_LENGTH,
     ArchiveType,
     Attachment,
     Case,
@@ -44,6 +45,7 @@ from .sla import (
 from .tasks import CaseTask, TaskStatus
 
 __all__ = [
+    "DESCRIPTION_MAX_LENGTH",
     "ApiKey",
     "ArchiveType",
     "Attachment",

@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .categories import Urgency
 
+# One limit for a case's description on every way in: pages, API, Open311 (its request.json's
+# maxLength), and the service that records it.
+DESCRIPTION_MAX_LENGTH = 4000
+
 
 class Source(models.TextChoices):
     INSPECTOR = "inspector", _("Inspector")
@@ -78,7 +82,7 @@ class Case(models.Model):
         verbose_name=_("category"),
         db_index=False,  # led by the (…, created_at) / (…, status) index in Meta
     )
-    description = models.TextField(_("description"))
+    description = models.TextField(_("description"), max_length=DESCRIPTION_MAX_LENGTH)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
     lng = models.FloatField(_("longitude"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)

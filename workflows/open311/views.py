@@ -41,6 +41,7 @@ from .. import access
 from ..access import photo_is_public
 from ..integrations.keys import api_key_authenticate
 from ..models import (
+    DESCRIPTION_MAX_LENGTH,
     ApiKey,
     Attachment,
     Case,
@@ -62,7 +63,7 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-24T00:00:00+08:00"  # when this endpoint's behaviour last changed
 REQUESTS_LIMIT = 1000  # GET requests returns at most this many, newest first
 DEFAULT_WINDOW = dt.timedelta(days=90)  # GET requests without dates: the last 90 days
-DESCRIPTION_MAX = 4000  # request.json's maxLength
+DESCRIPTION_MAX = DESCRIPTION_MAX_LENGTH  # also request.json's maxLength
 ADDRESS_MAX = Case._meta.get_field("address").max_length
 NAME_MAX = Case._meta.get_field("reporter_name").max_length
 CONTACT_MAX = Case._meta.get_field("reporter_contact").max_length

@@ -16,6 +16,7 @@ from departments.selectors import grid_cell_at
 from workflows import access
 
 from ..models import (
+    DESCRIPTION_MAX_LENGTH,
     Case,
     CaseStatus,
     CaseTask,
@@ -89,6 +90,9 @@ def case_report(*, actor, report: CaseReport) -> Case:
     checked = photos_validate(report.photos)
     if not report.description.strip():
         raise ValidationError({"description": _("Describe the problem.")})
+    if len(report.description.strip()) > DESCRIPTION_MAX_LENGTH:
+        message = _("Keep the description within %(max)d characters.")
+        raise ValidationError({"description": message % {"max": DESCRIPTION_MAX_LENGTH}})
     now = timezone.now()
     with transaction.atomic():
         case = Case(

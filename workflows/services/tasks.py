@@ -27,6 +27,8 @@ def task_claim(*, actor, task: CaseTask) -> CaseTask:
     """Take an open task from the queue into the actor's inbox; exactly one claimer wins."""
     task_actor_check(actor, task)
     with task_locked(task) as (task, flow_task):
+        if task.status == TaskStatus.CLAIMED and task.owner_id == actor.pk:
+            raise Conflict(_("You already hold this task."), "task_already_yours")
         if task.status != TaskStatus.OPEN or flow_task.status != STATUS.NEW:
             raise Conflict(_("The task has already been taken."), "task_taken")
         # What viewflow's assign() writes (owner, ASSIGNED), without re-saving every column.

@@ -1,4 +1,6 @@
-"""`{{ value|when }}`: a datetime (or an ISO 8601 string of one, as event payloads hold) as
+"""`{{ value|when }}`, `{{ code|language_name }}` (中文, English).
+
+`when`: a datetime (or an ISO 8601 string of one, as event payloads hold) as
 local, readable time (cityops.display)."""
 
 from django import template
@@ -11,3 +13,8 @@ register = template.Library()
 @register.filter
 def when(value) -> str:
     return display.when(value)
+
+
+@register.filter
+def language_name(code: str) -> str:
+    return display.language_name(code)
