@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.images import png_bytes
 from workflows.models import Case, CaseEvent, CaseTask
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 SHOTS = os.environ.get("CITYOPS_SHOTS_DIR", "")
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -317,3 +317,18 @@ def test_the_next_best_rule_is_suggested_after_a_return(walk, demo):
     task = open_task(case_id)
     assert task.payload["suggested_unit_code"] == "MUNI"
     assert task.payload["returned"]["unit"] == "ENF"
+
+
+def test_rework_returns_to_the_sub_unit_that_did_the_work(walk, api):
+    case_id = walk.report()["id"]
+    walk.to_handling(case_id)
+    task = open_task(case_id)
+    sub = task.unit.children.filter(is_active=True).order_by("code").first()
+    response = api("unithead_sani").post(
+        f"/api/v1/tasks/{task.pk}/subdispatch/", {"unit": sub.code}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    walk.act("handler_sani", case_id, "done")  # handler_sani's post covers the sub-units
+    walk.act("inspector", case_id, "fail", reason="Still dirty")
+    rework = open_task(case_id)
+    assert (rework.unit, rework.owner.username, rework.status) == (sub, "handler_sani", "claimed")
