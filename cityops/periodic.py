@@ -13,9 +13,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.dispatch import Signal
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
+
+# Sent after every run of a job, by both runners: name, started_at, finished_at, error ("" when
+# it succeeded). The operations app records it (the last sweep's age is part of /healthz).
+job_finished = Signal()
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,26 @@ def registered_jobs() -> list[PeriodicJob]:
 
 def run_job(name: str) -> None:
     job = next(j for j in registered_jobs() if j.name == name)
-    import_string(job.func)()
+    run_recorded(job)
+
+
+def run_recorded(job: PeriodicJob) -> None:
+    """Run the job, then send job_finished (also when it failed; the exception propagates)."""
+    started_at = timezone.now()
+    error = ""
+    try:
+        import_string(job.func)()
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        job_finished.send(
+            sender=PeriodicJob,
+            name=job.name,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            error=error,
+        )
 
 
 class InProcessLoop(threading.Thread):
@@ -57,7 +82,7 @@ class InProcessLoop(threading.Thread):
     def _run_one(self, job: PeriodicJob) -> None:
         close_old_connections()
         try:
-            import_string(job.func)()
+            run_recorded(job)
         except Exception:  # the loop must outlive one failed run; the next run retries
             logger.exception("periodic job %s failed", job.name)
         finally:

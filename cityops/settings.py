@@ -29,7 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    # django.contrib.staticfiles, skipping vendored node_modules/ (see cityops/staticfiles.py)
+    "cityops.staticfiles.StaticFilesConfig",
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "viewflow.workflow",
     "departments",
     "workflows",
+    "operations",
+    "indicators",
 ]
 
 MIDDLEWARE = [
@@ -115,7 +118,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
@@ -126,6 +129,11 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# The cache: login attempts (lockout) and request rates are counted here, so in production it
+# must be shared by all processes (Redis, e.g. CACHE_URL=redis://127.0.0.1:6379/1). The demo's
+# single process uses its own memory.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -155,6 +163,9 @@ REST_FRAMEWORK = {
         "workflows.integrations.throttling.ApiKeyRateThrottle",
         "workflows.integrations.throttling.AnonymousRateThrottle",
     ],
+    # Trusted proxies in front (nginx: 1). 0 = X-Forwarded-For is ignored, the client address
+    # is the connection's (DRF's default, None, would trust whatever the client sends).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "apikey": env.str("CITYOPS_RATE_APIKEY", default="600/min"),
         "anon": env.str("CITYOPS_RATE_ANON", default="60/min"),
@@ -198,6 +209,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CITYOPS_INPROCESS_PERIODIC = env.bool("CITYOPS_INPROCESS_PERIODIC", default=not CELERY_BROKER_URL)
 CITYOPS_SWEEP_INTERVAL_SECONDS = env.float("CITYOPS_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Indicator facts read only events older than this (a later id may commit first).
+CITYOPS_FACTS_SETTLE_SECONDS = env.float("CITYOPS_FACTS_SETTLE_SECONDS", default=5.0)
 
 # Uploaded photos: accepted types and size limit.
 CITYOPS_PHOTO_MAX_BYTES = env.int("CITYOPS_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
@@ -226,6 +239,12 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # The health check is called over plain HTTP on the machine itself (monitoring, nginx).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# /healthz fails when the last successful SLA sweep is older than this (default: three sweep
+# intervals, at least 2 minutes).
+CITYOPS_HEALTH_SWEEP_MAX_AGE_SECONDS = env.float("CITYOPS_HEALTH_SWEEP_MAX_AGE_SECONDS", default=0)
 
 # Periodic jobs (see cityops/periodic.py): name, dotted callable, interval in seconds.
 CITYOPS_PERIODIC_JOBS: list[dict] = [
@@ -238,6 +257,12 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "name": "sla-sweep",
         "func": "workflows.sla.sweep.sla_sweep",
         "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
+    },
+    {
+        # Indicator facts: apply the case events past the recorded position (indicators.facts).
+        "name": "indicator-facts",
+        "func": "indicators.facts.facts_catch_up",
+        "seconds": env.float("CITYOPS_FACTS_INTERVAL_SECONDS", default=15.0),
     },
     {
         "name": "idempotency-purge",

@@ -136,11 +136,7 @@ class GridCell(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Derived columns only (no side effects): keep the bounding box in step with the polygon.
-        ring = self.polygon or []
-        lats = [float(p[1]) for p in ring]
-        lngs = [float(p[0]) for p in ring]
-        self.min_lat, self.max_lat = (min(lats), max(lats)) if lats else (None, None)
-        self.min_lng, self.max_lng = (min(lngs), max(lngs)) if lngs else (None, None)
+        self.derive_bounds()
         if kwargs.get("update_fields") is not None and "polygon" in kwargs["update_fields"]:
             kwargs["update_fields"] = {
                 *kwargs["update_fields"],
@@ -150,6 +146,14 @@ class GridCell(models.Model):
                 "max_lng",
             }
         super().save(*args, **kwargs)
+
+    def derive_bounds(self) -> None:
+        """Set the bounding box from the polygon (save does; bulk writes call it first)."""
+        ring = self.polygon or []
+        lats = [float(p[1]) for p in ring]
+        lngs = [float(p[0]) for p in ring]
+        self.min_lat, self.max_lat = (min(lats), max(lats)) if lats else (None, None)
+        self.min_lng, self.max_lng = (min(lngs), max(lngs)) if lngs else (None, None)
 
 
 class Weekday(models.IntegerChoices):

@@ -114,3 +114,31 @@ def _build_calendar(calendar_id: int, version: str) -> WorkingCalendar:
 def working_calendar_for_unit(unit: Unit) -> WorkingCalendar | None:
     record = calendar_record_for_unit(unit)
     return working_calendar(record) if record else None
+
+
+def grid_cells(area: Unit | None = None):
+    """Grid cells with their area loaded, by code; under `area` (at any level) when given."""
+    cells = GridCell.objects.select_related("area").order_by("code")
+    if area is not None:
+        cells = cells.filter(area_id__in=unit_descendant_ids([area.pk]))
+    return cells
+
+
+def unit_tree(*, active_only: bool = True) -> list[tuple[Unit, int]]:
+    """Every unit with its depth, parents before children, siblings by code (one query)."""
+    units = Unit.objects.select_related("parent").order_by("code")
+    if active_only:
+        units = units.filter(is_active=True)
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    known = {unit.pk for siblings in children.values() for unit in siblings}
+    # Roots: no parent, or a parent left out (inactive); each listed once.
+    roots = [u for parent, siblings in children.items() if parent not in known for u in siblings]
+    ordered: list[tuple[Unit, int]] = []
+    stack = [(unit, 0) for unit in sorted(roots, key=lambda u: u.code, reverse=True)]
+    while stack:
+        unit, depth = stack.pop()
+        ordered.append((unit, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(unit.pk, [])))
+    return ordered

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("cityops", "departments", "workflows", "indicators", "intelligence")
+PACKAGES = ("cityops", "departments", "workflows", "indicators", "intelligence", "operations")
 ENGINE = ("workflows", "indicators", "intelligence")
 
 # Lowest first: (layer, the modules in it as fnmatch patterns of dotted names). A module is in
@@ -35,13 +35,19 @@ LAYERS: list[tuple[str, str]] = [
     # Project plumbing every app may use: settings, compiled statements, the job registry, the
     # Celery app (the package's __init__ loads it; it finds the jobs by name, not by import).
     ("project base", "cityops cityops.settings cityops.compiled_queries cityops.sql_rows "
-                     "cityops.periodic cityops.celery"),
+                     "cityops.periodic cityops.celery cityops.staticfiles cityops.tabular "
+                     "cityops.commands"),
+    # Operations: the periodic jobs' run records and the health checks (reads project base).
+    ("operations", "operations operations.models operations.migrations* operations.runs "
+                   "operations.health"),
     # The organisation: units, roles, calendars (pure calculation), reference snapshots; then
     # its reads (the staff scope), its services.
     ("departments models", "departments departments.models departments.migrations* "
-                           "departments.signals departments.calendars departments.reference"),
+                           "departments.signals departments.calendars departments.reference "
+                           "departments.geojson"),
     ("departments selectors", "departments.selectors departments.access"),
-    ("departments services", "departments.services departments.demo"),
+    ("departments services", "departments.services departments.demo "
+                             "departments.masterdata"),
     # The engine's tables, and the stage policy table the services and pages read.
     ("workflows models", "workflows workflows.models workflows.models.* workflows.migrations* "
                          "workflows.flows.stages"),
@@ -66,6 +72,7 @@ LAYERS: list[tuple[str, str]] = [
     # Thin interfaces: parse the request, call one service or selector, render. Pages and API
     # views of the engine may call the public functions of indicators and intelligence.
     ("interfaces", "departments.admin departments.apps departments.checks "
+                   "departments.management departments.management.* "
                    "workflows.views workflows.views.* workflows.api workflows.api.* "
                    "workflows.open311 workflows.open311.* workflows.templatetags "
                    "workflows.templatetags.* workflows.management workflows.management.* "
@@ -74,7 +81,8 @@ LAYERS: list[tuple[str, str]] = [
                    "indicators.views indicators.views.* indicators.api indicators.api.* "
                    "indicators.urls indicators.admin indicators.apps indicators.management* "
                    "intelligence.api intelligence.api.* intelligence.urls intelligence.admin "
-                   "intelligence.apps intelligence.management*"),
+                   "intelligence.apps intelligence.management* operations.views "
+                   "operations.apps operations.admin"),
     # The project wires the apps together.
     ("project top", "cityops.urls cityops.wsgi cityops.asgi"),
 ]  # fmt: skip

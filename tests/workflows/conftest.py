@@ -153,3 +153,16 @@ class Walker:
 @pytest.fixture
 def walk(api, png, demo) -> Walker:
     return Walker(api, png, demo)
+
+
+@pytest.fixture
+def staff_client(users):
+    """staff_client("intake") → a page client logged in as the demo account, in English."""
+    from django.test import Client
+
+    def get(username: str) -> Client:
+        client = Client(headers={"accept-language": "en"})
+        client.force_login(users(username))
+        return client
+
+    return get

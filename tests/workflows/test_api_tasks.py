@@ -214,15 +214,23 @@ def test_return_rejected_goes_back_to_handling(walk):
     assert walk.case(case_id)["stage"] == "check"
 
 
-def test_failed_check_is_rework_for_the_same_unit(walk):
+def test_failed_check_is_rework_for_the_same_handler(walk, api, png):
     case_id = walk.report()["id"]
     walk.to_handling(case_id)
     walk.act("handler_sani", case_id, "done")
     walk.act("inspector", case_id, "fail", reason="仍有垃圾 Still dirty")
     case = walk.case(case_id)
     assert (case["stage"], case["rework_count"]) == ("handling", 1)
-    assert walk.queued("handler_sani", case_id)["unit"] == "SANI"
-    walk.act("handler_sani", case_id, "done")
+    # Already in the handler's inbox, nothing to claim: the queue does not have it.
+    queue = api("handler_sani").get("/api/v1/tasks/", {"scope": "queue"}).json()["results"]
+    assert [t for t in queue if t["case"]["id"] == case_id] == []
+    inbox = api("handler_sani").get("/api/v1/tasks/", {"scope": "inbox"}).json()["results"]
+    (rework,) = [t for t in inbox if t["case"]["id"] == case_id]
+    assert rework["unit"] == "SANI" and rework["status"] == "claimed"
+    response = walk.complete(
+        "handler_sani", rework["id"], "done", result="再清理 Cleaned again", photos=[png()]
+    )
+    assert response.status_code == 200, response.content
     walk.act("inspector", case_id, "pass")
     walk.act("shiftlead", case_id, "close")
     case = walk.case(case_id)
@@ -233,6 +241,8 @@ def test_failed_check_is_rework_for_the_same_unit(walk):
         "file",
         "dispatch",
         "done",
+        # The rework task opens (in the handler's inbox) while the check completes.
+        "rework_assign",
         "fail",
         "done",
         "pass",

@@ -421,8 +421,12 @@ def test_board_pages(scene, browser):
 
 
 def test_board_pages_are_404_without_a_board_role(scene, browser):
-    for path in ("/board/", "/board/breaches/", "/supervision/"):
+    for path in ("/board/", "/board/breaches/"):
         assert browser("handler_sani").get(path).status_code == 404, path
+    # The supervision list is everyone's, limited to the orders addressed to them (a handler:
+    # about a task they hold; this one holds none).
+    orders = browser("handler_sani").get("/supervision/")
+    assert orders.status_code == 200 and "No supervision orders." in orders.content.decode()
     assert (
         browser("handler_sani")
         .get("/board/cases/", {"unit": scene.sani.pk, "state": "overdue"})

@@ -103,12 +103,45 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+# Error pages that cannot fail themselves: no base template, no static-files manifest, no
+# context processors (no database); a plain text answer if even that breaks.
+_FALLBACK = {404: "Not found.", 500: "Server error."}
+
+
+def _error_page(template_name: str, status_code: int, context: dict | None = None):
+    from django.http import HttpResponse
+    from django.template import loader
+
+    try:
+        body = loader.get_template(template_name).render(context or {})
+    except Exception:  # the error page must answer whatever is broken
+        return HttpResponse(_FALLBACK[status_code], status=status_code, content_type="text/plain")
+    return HttpResponse(body, status=status_code)
+
+
+def _api_error(code: str, status_code: int):
+    from django.http import JsonResponse
+
+    try:
+        message = str(_("Not found.") if status_code == 404 else _("Server error."))
+    except Exception:
+        message = _FALLBACK[status_code]
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status_code)
+
+
+def _is_api(request) -> bool:
+    return getattr(request, "path", "").startswith("/api/")
+
+
 def api_aware_404(request, exception=None):
     """Unmatched URLs under /api/ answer with the API's JSON 404; the rest with the page."""
-    from django.http import JsonResponse
-    from django.views.defaults import page_not_found
+    if _is_api(request):
+        return _api_error("not_found", 404)
+    return _error_page("404.html", 404)
 
-    if request.path.startswith("/api/"):
-        body = {"error": {"code": "not_found", "message": str(_("Not found."))}}
-        return JsonResponse(body, status=404)
-    return page_not_found(request, exception)
+
+def api_aware_500(request):
+    """handler500: the API's JSON error shape under /api/, a static page elsewhere."""
+    if _is_api(request):
+        return _api_error("server_error", 500)
+    return _error_page("500.html", 500)

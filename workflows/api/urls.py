@@ -3,7 +3,14 @@
 from django.urls import path
 
 from .. import converters  # noqa: F401  (registers <dbid:…>)
-from . import views_cases, views_notifications, views_sla, views_tasks, views_webhooks
+from . import (
+    views_cases,
+    views_masterdata,
+    views_notifications,
+    views_sla,
+    views_tasks,
+    views_webhooks,
+)
 
 # POST tasks/<id>/<action>/: the same actions as the task pages (workflows.urls).
 TASK_ACTIONS = {
@@ -22,6 +29,8 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", views_cases.AuthTokenView.as_view(), name="auth-token"),
     path("categories/", views_cases.CategoryListView.as_view(), name="category-list"),
+    path("units/", views_masterdata.UnitTreeView.as_view(), name="unit-list"),
+    path("grid/", views_masterdata.GridView.as_view(), name="grid"),
     path("cases/", views_cases.CaseReportView.as_view(), name="case-report"),
     path("cases/<dbid:case_id>/", views_cases.CaseDetailView.as_view(), name="case-detail"),
     path(

@@ -2,9 +2,9 @@
 the user may see (workflows.access.case_visibility_q), sorted and paged by keyset.
 
 Free text matches every word of the query as a substring of the description or the address.
-On PostgreSQL the words are first looked up in the `case_text_ngrams` GIN index (every
-character and pair of characters of the text, see migration 0007_search_case_search), then
-checked with LIKE; SQLite falls back to icontains.
+On PostgreSQL the words are looked up in the stored column `search_ngrams` and its GIN index
+(every character and pair of characters of the text, see migration 0007_search_case_search);
+words longer than two characters are then checked as substrings. SQLite uses icontains.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from django_filters.widgets import DateRangeWidget
 
 from departments.models import Unit
 from departments.selectors import unit_descendant_ids
-from workflows.access import can_search_reporter, case_visibility_q
+from workflows.access import can_search_reporter, case_search_visibility_q
 
 from ..models import Case, CaseStatus, CaseTask, Category, Source, Stage, TaskStatus, Urgency
 from .tasks import BadCursor, cursor_decode, cursor_encode
@@ -48,8 +48,10 @@ MAX_QUERY_LENGTH = 100
 MAX_WORDS = 5
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
-# The text the index covers; the same expression as the index of migration 0007.
+# The n-grams of the text (a column PostgreSQL generates, migration 0007) and the text.
+NGRAMS_COLUMN = '"workflows_case"."search_ngrams"'
 TEXT_SQL = '("workflows_case"."description" || \' \' || "workflows_case"."address")'
+BOOL = BooleanField()
 NO_DUE = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # cases without a due time sort last
 
 SORTS = {
@@ -85,23 +87,17 @@ def ngrams(word: str) -> list[str]:
     return sorted({word[i : i + 2] for i in range(len(word) - 1)})
 
 
-def _like_pattern(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def text_q(words: list[str]) -> Q:
     """Every word a substring of the description or the address."""
     q = Q()
     if connection.vendor == "postgresql":
         for word in words:
-            q &= Q(
-                RawSQL(
-                    f"cityops_ngrams({TEXT_SQL}) @> %s::text[] AND lower({TEXT_SQL}) LIKE %s",
-                    (ngrams(word), _like_pattern(word)),
-                    output_field=BooleanField(),
-                )
-            )
+            # Every character and pair is in the column: for words of one or two characters
+            # it answers exactly; a longer word's pairs may lie apart, so strpos checks it
+            # (rather than LIKE, whose guessed selectivity on an expression misleads the plan).
+            q &= Q(RawSQL(f"{NGRAMS_COLUMN} @> %s::text[]", (ngrams(word),), BOOL))
+            if len(word) > 2:
+                q &= Q(RawSQL(f"strpos(lower({TEXT_SQL}), %s) > 0", (word,), BOOL))
         return q
     for word in words:
         q &= Q(description__icontains=word) | Q(address__icontains=word)
@@ -272,7 +268,7 @@ class CaseSearchFilter(django_filters.FilterSet):
 
 def case_search(user, params) -> CaseSearchFilter:
     """The filter of the user's case search; `.is_valid()` then `.qs` (visible cases only)."""
-    visible = Case.objects.filter(case_visibility_q(user))
+    visible = Case.objects.filter(case_search_visibility_q(user))
     return CaseSearchFilter(params, queryset=visible, user=user)
 
 

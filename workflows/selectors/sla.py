@@ -30,6 +30,7 @@ from departments.access import staff_scope
 from departments.calendars import add_working_time
 from departments.models import Role, Unit
 from departments.selectors import unit_descendant_ids
+from workflows.access import order_addressee_q
 
 from ..models import (
     Case,
@@ -119,12 +120,12 @@ def _task_scope_q(user) -> Q:
 
 
 def _order_scope_q(user) -> Q:
-    """Orders on the user's supervision list: to a unit they head, or on a case they see on
-    their board."""
+    """Orders on the user's supervision list: addressed to them (a unit they head, a task
+    they hold), or on a case they see on their board."""
     scope = staff_scope(user)
     if scope.is_superuser:
         return Q()
-    q = Q(unit_id__in=sorted(scope.units_for(Role.UNIT_HEAD)))
+    q = order_addressee_q(user)  # to a unit they head, or about a task they hold
     if scope.oversees:
         q |= _case_scope_q(user, "case__") | Q(unit_id__in=sorted(scope.oversees))
     return q
@@ -461,8 +462,6 @@ def order_page(user, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZ
     """The user's supervision list: orders awaiting a reply first (reply due soonest first),
     then replied ones (latest reply first); keyset-paged. Raises BadCursor."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    if not board_access(user):
-        return OrderPage([], None)
     bucket, when, pk = _order_cursor(cursor)
     mine = _orders().filter(_order_scope_q(user))
     rows: list[SupervisionOrder] = []
@@ -485,3 +484,11 @@ def order_page(user, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZ
     if last.status == OrderStatus.OPEN:
         return OrderPage(rows[:limit], "o." + cursor_encode(last.reply_due_at, last.pk))
     return OrderPage(rows[:limit], "r." + cursor_encode(last.replied_at, last.pk))
+
+
+def open_orders_addressed(user, cap: int = 100) -> int:
+    """How many supervision orders addressed to the user await a reply (the menu's count)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    mine = SupervisionOrder.objects.filter(order_addressee_q(user), status=OrderStatus.OPEN)
+    return len(mine.values_list("pk", flat=True)[:cap])

@@ -17,9 +17,10 @@ from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from cityops.compiled_queries import CompiledGet
+from departments.models import Role
 from workflows.access import can_view_task, staff_scope
 
-from ..models import CaseTask, TaskStatus
+from ..models import CaseTask, Stage, TaskStatus
 from .lookups import MAX_DB_ID
 
 SCOPES = ("inbox", "queue", "done")
@@ -155,3 +156,47 @@ def task_for_user(user, task_id: int) -> CaseTask | None:
     if task is None or not can_view_task(user, task):
         return None
     return task
+
+
+# --- Where work is (issue 10, no dead ends): counts on the tabs, the next task, the unit
+# head's second-level dispatch queue. Counts stop at COUNT_CAP: they read the same index
+# probes as the lists, never a full count.
+
+COUNT_CAP = 100
+
+
+def queue_count(user, cap: int = COUNT_CAP) -> int:
+    """How many tasks wait in the user's queue, up to `cap`."""
+    return len(_queue_ids(user, None, cap))
+
+
+def inbox_count(user, cap: int = COUNT_CAP) -> int:
+    """How many tasks the user holds, up to `cap`."""
+    qs = CaseTask.objects.filter(status=TaskStatus.CLAIMED, owner_id=user.pk)
+    return len(qs.values_list("task_id", flat=True)[:cap])
+
+
+def next_task(user) -> CaseTask | None:
+    """The task the user should work on next: the oldest one in their inbox."""
+    qs = CaseTask.objects.filter(status=TaskStatus.CLAIMED, owner_id=user.pk)
+    return qs.order_by("created_at", "task_id").first()
+
+
+def _subdispatch_qs(user) -> QuerySet:
+    """Open handling tasks in units the user heads: what second-level dispatch (二级派遣)
+    moves on to a sub-unit (workflows.services.tasks.task_subdispatch)."""
+    headed = sorted(staff_scope(user).units_for(Role.UNIT_HEAD))
+    return CaseTask.objects.filter(
+        status=TaskStatus.OPEN, stage=Stage.HANDLING, role=Role.HANDLER, unit_id__in=headed
+    )
+
+
+def subdispatch_count(user, cap: int = COUNT_CAP) -> int:
+    return len(_subdispatch_qs(user).values_list("task_id", flat=True)[:cap])
+
+
+def subdispatch_list(user, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> TaskPage:
+    """One page of the unit head's second-level dispatch queue, oldest first."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    qs = _after(_subdispatch_qs(user), "created_at", cursor).order_by("created_at", "task_id")
+    return keyset_page(list(_with_rows(qs)[: limit + 1]), limit, "created_at")

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any
 
-import openpyxl
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl.utils.exceptions import InvalidFileException
 
+from cityops import tabular
+from cityops.tabular import FileFormat, RowsRejected, RowsSource, read_table, write_table
 from departments.models import Unit
 from departments.reference import reference_changed
 
 from ..models import Category, CategoryKind, CategoryScheme, LimitUnit, Urgency
-
-FileFormat = Literal["csv", "xlsx"]
-RowsSource = str | os.PathLike[str] | IO[str] | IO[bytes]
 
 REQUIRED_COLUMNS = (
     "scheme",
@@ -53,24 +45,13 @@ _MAX_LENGTHS = {
 }
 
 
-class CategoryImportError(Exception):
-    """The file was rejected; `errors` lists every problem found, each naming its line or row."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
+# The file was rejected; `errors` lists every problem found, each naming its line or row.
+CategoryImportError = RowsRejected
 
 
 @dataclass(frozen=True)
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class ImportResult(tabular.ImportResult):
     schemes_created: int = 0
-
-    @property
-    def rows(self) -> int:
-        return self.created + self.updated + self.unchanged
 
 
 @dataclass(frozen=True)
@@ -100,137 +81,13 @@ class _Context:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _guess_format(rows_source: RowsSource, fmt: str | None) -> FileFormat:
-    """An explicit format wins; otherwise the file name's extension decides."""
-    if fmt is None:
-        is_path = isinstance(rows_source, str | os.PathLike)
-        name = rows_source if is_path else getattr(rows_source, "name", "")
-        fmt = Path(str(name)).suffix.lower().lstrip(".")
-    if fmt == "csv":
-        return "csv"
-    if fmt == "xlsx":
-        return "xlsx"
-    raise CategoryImportError([_("Cannot tell the file format: use a .csv or .xlsx file.")])
-
-
-def _read_text(rows_source: RowsSource) -> str:
-    """CSV files are UTF-8, with or without a byte-order mark."""
-    if isinstance(rows_source, str | os.PathLike):
-        data: str | bytes = Path(rows_source).read_bytes()
-    else:
-        data = rows_source.read()
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        message = _("The file is not UTF-8 text (byte %(position)d).") % {"position": exc.start}
-        raise CategoryImportError([message]) from exc
-
-
-def _read_csv(rows_source: RowsSource) -> list[tuple[str, list[str]]]:
-    """Records with the physical line each starts on (a quoted value may span lines)."""
-    reader = csv.reader(io.StringIO(_read_text(rows_source), newline=""))
-    records: list[tuple[str, list[str]]] = []
-    start = 1
-    try:
-        for cells in reader:
-            records.append((_("line %(number)d") % {"number": start}, cells))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        where = _("line %(number)d") % {"number": reader.line_num}
-        raise CategoryImportError([f"{where}: {exc}"]) from exc
-    return records
-
-
-def _cell_text(value: Any) -> str:
-    """Spreadsheet cells as the text a CSV would hold; 2.0 typed into Excel reads as "2"."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _read_xlsx(rows_source: RowsSource) -> list[tuple[str, list[str]]]:
-    """The first sheet's rows, numbered as the spreadsheet numbers them."""
-    try:
-        workbook = openpyxl.load_workbook(rows_source, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        message = _("Not a readable XLSX workbook: %(error)s") % {"error": exc}
-        raise CategoryImportError([message]) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        return [
-            (_("row %(number)d") % {"number": number}, [_cell_text(v) for v in values])
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        workbook.close()
-
-
-def _header(where: str, cells: list[str]) -> list[str]:
-    """The header names exactly the known columns: the required ones, optionally conditions."""
-    names = [cell.strip() for cell in cells]
-    errors = []
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        errors.append(_("missing column(s): %(columns)s") % {"columns": ", ".join(missing)})
-    unknown = [c for c in names if c and c not in EXPORT_COLUMNS]
-    if unknown:
-        errors.append(_("unknown column(s): %(columns)s") % {"columns": ", ".join(unknown)})
-    repeated = sorted({c for c in names if c and names.count(c) > 1})
-    if repeated:
-        errors.append(_("repeated column(s): %(columns)s") % {"columns": ", ".join(repeated)})
-    if errors:
-        raise CategoryImportError([f"{where}: {e}" for e in errors])
-    return names
-
-
-def _table(records: list[tuple[str, list[str]]]) -> _Table:
-    """Rows keyed by column name; blank rows are skipped, values stripped."""
-    if not records:
-        raise CategoryImportError([_("The file is empty.")])
-    names = _header(*records[0])
-    rows, errors = [], []
-    for where, cells in records[1:]:
-        values = [cell.strip() for cell in cells]
-        if not any(values):
-            continue
-        if any(values[len(names) :]):
-            message = _("%(found)d values, but the header has %(expected)d columns") % {
-                "found": len(values),
-                "expected": len(names),
-            }
-            errors.append(f"{where}: {message}")
-            continue
-        values += [""] * (len(names) - len(values))
-        rows.append(_Row(where, {n: v for n, v in zip(names, values, strict=True) if n}))
-    if errors:
-        raise CategoryImportError(errors)
-    return _Table(rows, {column: column in names for column in CONDITION_COLUMNS})
-
-
-def _read_table(rows_source: RowsSource, fmt: FileFormat) -> _Table:
-    records = _read_csv(rows_source) if fmt == "csv" else _read_xlsx(rows_source)
-    return _table(records)
+def _read_table(rows_source: RowsSource, fmt: FileFormat | None) -> _Table:
+    table = read_table(rows_source, fmt=fmt, required=REQUIRED_COLUMNS, optional=CONDITION_COLUMNS)
+    rows = [_Row(row.where, row.values) for row in table.rows]
+    return _Table(rows, {column: column in table.columns for column in CONDITION_COLUMNS})
 
 
 # --- validation ----------------------------------------------------------------------------
-
-
-def _text_errors(values: dict[str, str]) -> list[str]:
-    """Scheme and names are required and fit their database columns."""
-    errors = []
-    for column, max_length in _MAX_LENGTHS.items():
-        if not values[column]:
-            errors.append(_("%(column)s is required") % {"column": column})
-        elif len(values[column]) > max_length:
-            errors.append(
-                _("%(column)s is longer than %(max)d characters")
-                % {"column": column, "max": max_length}
-            )
-    return errors
 
 
 def _code_errors(values: dict[str, str]) -> list[str]:
@@ -287,7 +144,7 @@ def _unit_errors(values: dict[str, str], context: _Context) -> list[str]:
 def _row_errors(row: _Row, context: _Context) -> list[str]:
     values = row.values
     errors = (
-        _text_errors(values)
+        tabular.length_errors(values, _MAX_LENGTHS)
         + _code_errors(values)
         + _limit_errors(values)
         + _unit_errors(values, context)
@@ -444,7 +301,7 @@ def _upsert(table: _Table, context: _Context) -> ImportResult:
 
 def categories_import(*, rows_source: RowsSource, fmt: FileFormat | None = None) -> ImportResult:
     """Upsert categories by (scheme, kind, code) from CSV/XLSX: every row valid, or none written."""
-    table = _read_table(rows_source, _guess_format(rows_source, fmt))
+    table = _read_table(rows_source, fmt)
     with transaction.atomic():
         context = _load_context(table.rows)
         errors = _validate(table.rows, context)
@@ -483,35 +340,10 @@ def categories_export(*, scheme: str | None = None) -> list[dict[str, str]]:
     return [_export_row(category) for category in categories]
 
 
-def _write_csv(rows: Iterable[dict[str, str]], target: RowsSource) -> None:
-    if isinstance(target, str | os.PathLike):
-        with open(target, "w", newline="", encoding="utf-8") as stream:
-            _write_csv(rows, stream)
-        return
-    writer = csv.DictWriter(target, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-def _write_xlsx(rows: Iterable[dict[str, str]], target: RowsSource) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "categories"
-    sheet.append(EXPORT_COLUMNS)
-    for row in rows:
-        sheet.append([int(row[c]) if c == "limit_value" else row[c] for c in EXPORT_COLUMNS])
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if cell.data_type == "f":  # text such as "=…" is data here, never a formula
-                cell.data_type = "s"
-    workbook.save(target)
-
-
 def categories_write(
     *, rows: Iterable[dict[str, str]], target: RowsSource, fmt: FileFormat
 ) -> None:
     """Write export rows as UTF-8 CSV (text stream or path) or XLSX (binary stream or path)."""
-    if fmt == "xlsx":
-        _write_xlsx(rows, target)
-    else:
-        _write_csv(rows, target)
+    if fmt == "xlsx":  # numbers as numbers in a spreadsheet
+        rows = ({**row, "limit_value": int(row["limit_value"])} for row in rows)
+    write_table(rows=rows, columns=EXPORT_COLUMNS, target=target, fmt=fmt, title="categories")

@@ -27,6 +27,7 @@ from ..models import Case, CaseTask, Stage, TaskStatus
 from ..sla.deadlines import task_sla_fields
 from .errors import Conflict, not_found
 from .events import task_event
+from .rework import rework_assign, rework_previous
 from .routing import route_suggest
 
 
@@ -53,17 +54,27 @@ def task_open(*, activation) -> CaseTask:
     payload = route_suggest(case, snapshot).as_payload() if stage == Stage.DISPATCH else {}
     start = activation.task.created
     previous = getattr(process, "cityops_previous", None)
+    # A failed check: the rework goes back to whoever did the work (services.rework).
+    rework_of = (
+        rework_previous(case)
+        if stage == Stage.HANDLING and previous is not None and previous.stage == Stage.CHECK
+        else None
+    )
     task = CaseTask(
         task=activation.task,
         case=case,
         stage=stage,
         role=process.data.get("role") or STAGES[stage].role,
-        unit_id=process.data.get("unit") or _task_unit_id(case, stage, snapshot),
+        unit_id=rework_of.unit_id
+        if rework_of
+        else process.data.get("unit") or _task_unit_id(case, stage, snapshot),
         created_at=start,
         payload=payload,
         **task_sla_fields(case, stage, start, previous, snapshot),
     )
     insert(task)
+    if rework_of is not None:
+        rework_assign(task=task, flow_task=activation.task, previous=rework_of)
     if stage in REVIEW_STAGES:
         return task
     case.stage = stage

@@ -8,7 +8,13 @@ from django import template
 from django.utils import timezone
 
 from ..models import Case, OrderStatus, SupervisionOrder
-from ..selectors.sla import board_access, case_orders, order_default_reply_due, order_is_late
+from ..selectors.sla import (
+    board_access,
+    case_orders,
+    open_orders_addressed,
+    order_default_reply_due,
+    order_is_late,
+)
 from ..services.supervision import can_issue_order, can_reply_order
 
 register = template.Library()
@@ -20,6 +26,12 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and s
 def sees_board(user) -> bool:
     """Supervisors, admins and unit heads: the board and supervision pages are theirs."""
     return bool(getattr(user, "is_authenticated", False)) and board_access(user)
+
+
+@register.simple_tag
+def orders_addressed(user) -> int:
+    """The menu's count: supervision orders addressed to the user still awaiting a reply."""
+    return open_orders_addressed(user)
 
 
 @register.filter

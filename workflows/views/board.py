@@ -193,7 +193,8 @@ def breaches_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def orders_view(request: HttpRequest) -> HttpResponse:
-    require_board(request.user)
+    """Open to everyone: a handler sees the orders about the tasks they hold, a unit head
+    those to their units, a supervisor those on their board (selectors.sla.order_page)."""
     page = page_or_first(request, lambda cursor: order_page(request.user, cursor=cursor))
     context = {"page": page, "now": timezone.now(), "here": request.get_full_path()}
     return render(request, "workflows/orders.html", context)

@@ -57,6 +57,7 @@ EVENT_LABELS = {
     "sla_leadership": gettext_lazy("Notice to city leadership (通报)"),
     "supervise": gettext_lazy("Supervision order issued (督办)"),
     "supervise_reply": gettext_lazy("Supervision order answered"),
+    "rework_assign": gettext_lazy("Rework given back to its handler (返工)"),
 }
 # Event payload entries worth showing on the timeline, in this order.
 EVENT_DETAILS = {

@@ -1,0 +1,189 @@
+"""The indicator center's tables: the registry (口径) with its versions, the facts maintained from
+the case events and task rows, the catch-up position, per-city composite weights, saved views."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Direction(models.TextChoices):
+    UP = "up", _("Higher is better")
+    DOWN = "down", _("Lower is better")
+
+
+class MeasureUnit(models.TextChoices):
+    COUNT = "count", _("count")
+    PERCENT = "percent", _("%")
+    HOURS = "hours", _("hours")
+    POINTS = "points", _("points")
+
+
+class Indicator(models.Model):
+    """One indicator's current definition. `formula` is data (see indicators.registry):
+    {"numerator": [terms], "denominator": [terms] | absent, "scale": 100}, each term
+    {"count": <base count>, "weight": 1, "filters": {"source": …, "urgency": …, "kind": …}}."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    definition_zh = models.TextField(_("definition (Chinese)"))
+    definition_en = models.TextField(_("definition (English)"))
+    formula = models.JSONField(_("formula"))
+    unit = models.CharField(_("unit"), max_length=10, choices=MeasureUnit.choices)
+    direction = models.CharField(_("direction"), max_length=4, choices=Direction.choices)
+    owner = models.CharField(_("owner"), max_length=80, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    builtin = models.BooleanField(_("built in"), default=False)
+    position = models.PositiveIntegerField(_("position"), default=1000)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
+
+class IndicatorVersion(models.Model):
+    """A definition as it was: every change of definition is a new version, kept forever."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField(_("version"))
+    definition = models.JSONField(_("definition"))
+    note = models.TextField(_("change note"), blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("indicator version")
+        verbose_name_plural = _("indicator versions")
+        ordering = ["indicator", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "version"], name="indicator_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id} v{self.version}"
+
+
+class Fact(models.Model):
+    """One countable occurrence of a case, with its evaluation dimensions denormalised.
+
+    Derived from a case's task rows and case row only (indicators.facts.case_facts); replaced
+    per case whenever an event of that case arrives. kind: reported, valid, filed, dispatched,
+    assignment (one per dispatch to a unit), handled, closed, rework, extension, parked, task.
+    """
+
+    case = models.ForeignKey("workflows.Case", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12)
+    at = models.DateTimeField()
+    day = models.DateField()  # `at` in the city's time zone
+    unit_id = models.IntegerField(null=True)  # the handling (or task) unit
+    city_id = models.IntegerField(null=True)
+    district_id = models.IntegerField(null=True)
+    street_id = models.IntegerField(null=True)
+    community_id = models.IntegerField(null=True)
+    grid_id = models.IntegerField(null=True)
+    category_id = models.IntegerField(null=True)
+    major_code = models.CharField(max_length=8, blank=True)
+    category_kind = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=20, blank=True)
+    urgency = models.CharField(max_length=10, blank=True)
+    actor_id = models.IntegerField(null=True)
+    role = models.CharField(max_length=20, blank=True)
+    stage = models.CharField(max_length=20, blank=True)
+    on_time = models.BooleanField(null=True)
+    flag = models.BooleanField(null=True)  # dispatched: accurate (not returned as mis-dispatched)
+    due_at = models.DateTimeField(null=True)
+    end_at = models.DateTimeField(null=True)
+    parked_at = models.DateTimeField(null=True)
+    resumed_at = models.DateTimeField(null=True)
+    value = models.FloatField(null=True)  # extension hours; handled: working minutes
+    wait_minutes = models.FloatField(null=True)
+    work_minutes = models.FloatField(null=True)
+
+    class Meta:
+        verbose_name = _("indicator fact")
+        verbose_name_plural = _("indicator facts")
+        indexes = [
+            models.Index(fields=["kind", "day"], name="fact_kind_day"),
+            models.Index(fields=["case", "kind"], name="fact_case"),
+            models.Index(
+                fields=["due_at"],
+                name="fact_open_assignment",
+                condition=models.Q(kind="assignment"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.day}"
+
+
+class FactCursor(models.Model):
+    """How far the catch-up job has read the case events (the last event id applied)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_event_id}"
+
+
+class CompositeWeights(models.Model):
+    """The composite score's terms for a city (the preset of kpi.md when absent): a list of
+    {"indicator": code, "weight": points, "invert": bool}."""
+
+    city = models.OneToOneField("departments.Unit", on_delete=models.CASCADE, related_name="+")
+    terms = models.JSONField(_("terms"))
+
+    class Meta:
+        verbose_name = _("composite score weights")
+        verbose_name_plural = _("composite score weights")
+
+    def __str__(self) -> str:
+        return f"{self.city_id}"
+
+
+class SavedView(models.Model):
+    """A self-service analysis saved under a name, shareable with a unit or a role."""
+
+    name = models.CharField(_("name"), max_length=120)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    spec = models.JSONField(_("analysis"))
+    shared_unit = models.ForeignKey(
+        "departments.Unit",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("shared with unit"),
+    )
+    shared_role = models.CharField(_("shared with role"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved analysis")
+        verbose_name_plural = _("saved analyses")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ViewComment(models.Model):
+    view = models.ForeignKey(SavedView, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(_("comment"))
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.view_id}: {self.text[:30]}"
