@@ -266,6 +266,16 @@ class CaseSearchFilter(django_filters.FilterSet):
         return qs
 
 
+def case_point(case: Case) -> tuple[float, float] | None:
+    """(lat, lng) of a case: where it was reported, or its grid cell's centre."""
+    if case.lat is not None and case.lng is not None:
+        return case.lat, case.lng
+    grid = case.grid
+    if grid is not None and grid.centre_lat is not None and grid.centre_lng is not None:
+        return grid.centre_lat, grid.centre_lng
+    return None
+
+
 def case_search(user, params) -> CaseSearchFilter:
     """The filter of the user's case search; `.is_valid()` then `.qs` (visible cases only)."""
     visible = Case.objects.filter(case_search_visibility_q(user))
@@ -319,10 +329,47 @@ def case_search_rows(search: CaseSearchFilter, limit: int) -> Iterator[Case]:
     return qs[:limit].iterator(chunk_size=500)
 
 
+# --- map points ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    rows: list[tuple]  # (id, number, lat, lng, stage, status, category name)
+    truncated: bool
+
+
+def case_map_points(
+    search: CaseSearchFilter,
+    *,
+    limit: int,
+    bbox: tuple[float, float, float, float] | None = None,
+    exclude: int | None = None,
+) -> MapPoints:
+    """Located cases of a valid search, newest first, at most `limit` (`truncated` says there
+    were more); within `bbox` (min lng, min lat, max lng, max lat) when given. A case reported
+    by its grid cell alone stands at the cell's centre."""
+    qs = search.qs.annotate(
+        point_lat=Coalesce("lat", "grid__centre_lat"), point_lng=Coalesce("lng", "grid__centre_lng")
+    ).filter(point_lat__isnull=False, point_lng__isnull=False)
+    if bbox is not None:
+        min_lng, min_lat, max_lng, max_lat = bbox
+        qs = qs.filter(point_lat__range=(min_lat, max_lat), point_lng__range=(min_lng, max_lng))
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    rows = list(
+        qs.order_by("-created_at", "-id").values_list(
+            "id", "number", "point_lat", "point_lng", "stage", "status", "category__name"
+        )[: limit + 1]
+    )
+    return MapPoints(rows[:limit], len(rows) > limit)
+
+
 __all__ = [
     "BadCursor",
     "CaseSearchFilter",
     "CaseSearchPage",
+    "case_map_points",
+    "case_point",
     "case_search",
     "case_search_page",
     "case_search_rows",
