@@ -16,10 +16,8 @@ from django.conf import settings
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 
-from departments.demo import seed_accounts, seed_organisation  # noqa: E402
-from workflows.management.commands.seed_demo import DEMO_CATEGORIES, DEMO_SCHEME  # noqa: E402
-from workflows.models import Case, CategoryScheme  # noqa: E402
-from workflows.services.categories import categories_import  # noqa: E402
+from tests.workflows.test_browser import city  # noqa: E402, F401  (the demo city, accounts)
+from workflows.models import Case  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 # A point inside grid cell D01-S01-C1-G1 (31.20–31.21 N, 121.40–121.41 E) of the demo city.
@@ -43,17 +41,6 @@ def noisy_png(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows, 1))
         + chunk(b"IEND", b"")
     )
-
-
-@pytest.fixture
-def city(transactional_db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    org = seed_organisation()
-    categories_import(rows_source=DEMO_CATEGORIES)
-    org.city.category_scheme = CategoryScheme.objects.get(code=DEMO_SCHEME)
-    org.city.save(update_fields=["category_scheme"])
-    seed_accounts("pw")
-    return org
 
 
 @pytest.fixture
@@ -82,7 +69,8 @@ def phone(monkeypatch, settings):
         browser.close()
 
 
-def test_an_inspector_reports_from_a_phone_with_position_and_photo(city, live_server, phone):
+@pytest.mark.usefixtures("city")
+def test_an_inspector_reports_from_a_phone_with_position_and_photo(live_server, phone):
     page = phone
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "inspector")
