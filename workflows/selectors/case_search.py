@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import django_filters
 from django import forms
@@ -76,7 +77,7 @@ SLA_STATES = [
 
 def search_words(text: str) -> list[str]:
     """The words of a free-text query (blank-separated), lower-cased, at most MAX_WORDS."""
-    return [w.lower() for w in text.split()][:MAX_WORDS]
+    return [w.lower() for w in text.replace("\x00", " ").split()][:MAX_WORDS]
 
 
 def ngrams(word: str) -> list[str]:
@@ -87,15 +88,50 @@ def ngrams(word: str) -> list[str]:
     return sorted({word[i : i + 2] for i in range(len(word) - 1)})
 
 
+def _text_array(grams: list[str]) -> str:
+    """The n-grams as an SQL literal, not a parameter: a prepared statement's generic plan
+    would not know which n-grams, so not how many cases hold them."""
+    quoted = ("'" + g.replace("'", "''").replace("%", "%%") + "'" for g in grams)
+    return "ARRAY[" + ", ".join(quoted) + "]::text[]"
+
+
+@lru_cache(maxsize=1)
+def _common_ngrams() -> dict[str, float]:
+    """The commonest n-grams and their shares of the cases, from PostgreSQL's statistics of
+    the column (read once per process; ANALYZE refreshes them, autovacuum runs it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE tablename = 'workflows_case' AND attname = 'search_ngrams'"
+        )
+        row = cursor.fetchone()
+    if not row or not row[0]:
+        return {}
+    return dict(zip(row[0], row[1], strict=False))
+
+
+def rarest(grams: list[str]) -> str:
+    """The pair of a word found in the fewest cases (one missing from the statistics is rarer
+    than any listed)."""
+    common = _common_ngrams()
+    return min(grams, key=lambda g: (common.get(g, 0.0), g))
+
+
 def text_q(words: list[str]) -> Q:
     """Every word a substring of the description or the address."""
     q = Q()
     if connection.vendor == "postgresql":
         for word in words:
             # Every character and pair is in the column: for words of one or two characters
-            # it answers exactly; a longer word's pairs may lie apart, so strpos checks it
-            # (rather than LIKE, whose guessed selectivity on an expression misleads the plan).
-            q &= Q(RawSQL(f"{NGRAMS_COLUMN} @> %s::text[]", (ngrams(word),), BOOL))
+            # it answers exactly. A longer word is looked up by its rarest pair, then checked
+            # whole with strpos (rather than LIKE, whose guessed selectivity on an expression
+            # misleads the plan): asking for all its pairs at once would make the planner
+            # multiply their shares, expect a handful of rows for a common word, and read
+            # and sort thousands instead of walking the date index.
+            grams = ngrams(word)
+            if len(word) > 2:
+                grams = [rarest(grams)]
+            q &= Q(RawSQL(f"{NGRAMS_COLUMN} @> {_text_array(grams)}", (), BOOL))
             if len(word) > 2:
                 q &= Q(RawSQL(f"strpos(lower({TEXT_SQL}), %s) > 0", (word,), BOOL))
         return q
