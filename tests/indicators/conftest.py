@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import Unit
+from tests.images import png_bytes
 from workflows.models import Case, CaseTask, Category, CategoryScheme, TaskStatus
 from workflows.services.cases import CaseReport, case_cancel, case_report
 from workflows.services.outcomes import task_complete
@@ -26,7 +27,7 @@ def at(*args) -> dt.datetime:
 
 
 def _png():
-    return SimpleUploadedFile("after.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")
+    return SimpleUploadedFile("after.png", png_bytes(), "image/png")  # uploads are decoded
 
 
 def user(name: str):
@@ -79,9 +80,12 @@ class History:
             if task.status == TaskStatus.OPEN:
                 task_claim(actor=user("handler_sani"), task=task)
             extension_request(
-                actor=user("handler_sani"), task=task, amount=hours, unit="working_hours",
+                actor=user("handler_sani"),
+                task=task,
+                amount=hours,
+                unit="working_hours",
                 reason="r",
-            )  # fmt: skip
+            )
         self.act(case, "shiftlead", "approve", when + dt.timedelta(minutes=5), "extension_review")
 
     def park(self, case, when) -> None:

@@ -6,13 +6,9 @@ from django.db import migrations, models
 
 # Chinese substring search on PostgreSQL: pg_trgm finds no trigram in a 1- or 2-character
 # Chinese word, so its index cannot serve them. Instead every character and every pair of
-# neighbouring characters of the description and address (lower-cased) are kept in a stored
-# generated column `search_ngrams` (not a model field: PostgreSQL computes it on every write)
-# with a GIN index; a search word's characters or pairs are looked up there, and words longer
-# than two characters are then checked as substrings. A stored column rather than an index on
-# the expression: when the planner walks the date index for a common word it checks the
-# stored array, instead of computing the n-grams of every row it passes.
-# workflows/selectors/case_search.py names the column (NGRAMS_COLUMN).
+# neighbouring characters of the description and address (lower-cased) go into a GIN index;
+# a search term's characters or pairs are looked up there, then the rows are checked with LIKE.
+# The expression must stay exactly the one in workflows/selectors/case_search.py (TEXT_SQL).
 NGRAMS_FUNCTION = """
 CREATE OR REPLACE FUNCTION cityops_ngrams(t text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -22,24 +18,22 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
          generate_series(1, char_length(x.s) - n + 1) AS i
 $$
 """
-NGRAMS_COLUMN = """
-ALTER TABLE workflows_case ADD COLUMN search_ngrams text[]
-GENERATED ALWAYS AS (cityops_ngrams(description || ' ' || address)) STORED
+NGRAMS_INDEX = """
+CREATE INDEX IF NOT EXISTS case_text_ngrams ON workflows_case
+USING gin (cityops_ngrams(description || ' ' || address))
 """
-NGRAMS_INDEX = "CREATE INDEX case_search_ngrams ON workflows_case USING gin (search_ngrams)"
 
 
 def create_ngram_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(NGRAMS_FUNCTION)
-        schema_editor.execute(NGRAMS_COLUMN)
         schema_editor.execute(NGRAMS_INDEX)
 
 
 def drop_ngram_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE workflows_case DROP COLUMN search_ngrams")
-        schema_editor.execute("DROP FUNCTION cityops_ngrams(text)")
+        schema_editor.execute("DROP INDEX IF EXISTS case_text_ngrams")
+        schema_editor.execute("DROP FUNCTION IF EXISTS cityops_ngrams(text)")
 
 
 class Migration(migrations.Migration):

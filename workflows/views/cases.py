@@ -11,11 +11,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cityops import display
 from departments.models import Role
 from workflows.access import can_act_on_task, can_cancel_case, can_see_reporter, staff_scope
 
 from ..forms import CancelForm, CaseReportForm
-from ..models import Case, CaseEvent, PhotoKind, Source, Stage
+from ..models import Case, CaseEvent, LimitUnit, PhotoKind, Source, Stage
 from ..selectors.case_search import case_point
 from ..selectors.cases import case_open_tasks, case_timeline
 from ..services.cases import CaseReport, case_cancel, case_report
@@ -58,7 +59,8 @@ EVENT_LABELS = {
     "sla_leadership": gettext_lazy("Notice to city leadership (通报)"),
     "supervise": gettext_lazy("Supervision order issued (督办)"),
     "supervise_reply": gettext_lazy("Supervision order answered"),
-    "rework_assign": gettext_lazy("Rework given back to its handler (返工)"),
+    "rework_assign": gettext_lazy("Rework given back to its handler"),
+    "remind": gettext_lazy("Reminder"),
 }
 # Event payload entries worth showing on the timeline, in this order.
 EVENT_DETAILS = {
@@ -72,11 +74,26 @@ EVENT_DETAILS = {
     "amount_unit": gettext_lazy("Time unit"),
     "paused_minutes": gettext_lazy("Paused minutes"),
     "due_at": gettext_lazy("Due"),
+    "reply_due_at": gettext_lazy("Reply due"),
+    "message": gettext_lazy("Message"),
+    "to": gettext_lazy("To"),
+    "owner": gettext_lazy("Handler"),
 }
 
 
 def _stage_label(value: str) -> str:
     return Stage(value).label if value in Stage.values else value
+
+
+def _detail_value(key: str, value) -> str:
+    """A payload value as people read it: local readable times, labels rather than codes."""
+    if display.as_datetime(value) is not None:
+        return display.when(value)
+    if key == "amount_unit" and value in LimitUnit.values:
+        return LimitUnit(value).label
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
@@ -87,7 +104,9 @@ def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
             "stage_from": _stage_label(e.stage_from),
             "stage_to": _stage_label(e.stage_to),
             "details": [
-                (label, e.payload[k]) for k, label in EVENT_DETAILS.items() if k in e.payload
+                (label, _detail_value(k, e.payload[k]))
+                for k, label in EVENT_DETAILS.items()
+                if k in e.payload
             ],
         }
         for e in events
