@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -156,7 +157,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        # blob: the photo chosen on the report form, read into a canvas to shrink it
+        # (static/cityops/photos.js); MAP_TILE_URL's host is added below when set.
+        "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
@@ -370,6 +373,15 @@ CITYOPS_SLA_LEVELS = [
 CITYOPS_SLA_AT_RISK_PERCENT = 75
 # The case search's export (CSV/XLSX) writes at most this many rows of the filtered list.
 CITYOPS_CASE_EXPORT_MAX = env.int("CITYOPS_CASE_EXPORT_MAX", default=10000)
+# Maps: at most this many case points in one answer (the rest: narrow the search or zoom in).
+CITYOPS_MAP_MAX_POINTS = env.int("CITYOPS_MAP_MAX_POINTS", default=2000)
+# The base map's tile URL ({z}/{x}/{y}), e.g. the city's own GIS or 天地图 (Tianditu) with its
+# key; unset, the maps draw the grid cells alone. Attribution shown in the corner of the map.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
+if MAP_TILE_URL:  # the base map's tiles are images from its server ({s}: any subdomain)
+    _tiles = urlsplit(MAP_TILE_URL.replace("{s}", "*"))
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_tiles.scheme}://{_tiles.netloc}")
 # Reply deadline of supervision orders created on a breach.
 CITYOPS_SUPERVISION_REPLY = [1, "working_days"]
 

@@ -66,7 +66,10 @@ class MultipleFileField(forms.FileField):
     """Several photos in one input; cleans to a (possibly empty) list of uploaded files."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        # data-resize: static/cityops/photos.js shrinks the photos on the device first.
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/*", "data-resize": "1600"})
+        )
         kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)
 
@@ -272,7 +275,13 @@ class CaseReportForm(forms.Form):
     source = forms.ChoiceField(label=_("Source"), choices=Source.choices)
     reporter_name = forms.CharField(label=_("Reporter name"), max_length=80, required=False)
     reporter_contact = forms.CharField(label=_("Reporter contact"), max_length=120, required=False)
-    photos = MultipleFileField(label=_("Photos"))
+    photos = MultipleFileField(
+        label=_("Photos"),
+        # On a phone the camera opens directly (capture); the photos are shrunk before upload.
+        widget=MultipleFileInput(
+            attrs={"accept": "image/*", "capture": "environment", "data-resize": "1600"}
+        ),
+    )
 
     def report_fields(self) -> dict:
         """The cleaned input under CaseReport's names."""

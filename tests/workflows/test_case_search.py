@@ -319,5 +319,5 @@ def test_free_text_uses_the_ngram_index_on_postgresql(api, cases):
         cursor.execute("SET enable_seqscan = off; SET enable_indexscan = off")
         plan = qs.explain()
         cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
-    assert "case_text_ngrams" in plan
+    assert "case_search_ngrams" in plan
     assert {c.pk for c in qs} == {cases["A"], cases["C"], cases["D"]}

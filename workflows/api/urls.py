@@ -4,6 +4,7 @@ from django.urls import path
 
 from .. import converters  # noqa: F401  (registers <dbid:…>)
 from . import (
+    views_case_map,
     views_cases,
     views_masterdata,
     views_notifications,
@@ -35,6 +36,7 @@ urlpatterns = [
     path("units/", views_masterdata.UnitTreeView.as_view(), name="unit-list"),
     path("grid/", views_masterdata.GridView.as_view(), name="grid"),
     path("cases/", views_cases.CaseReportView.as_view(), name="case-report"),
+    path("cases/map/", views_case_map.CaseMapView.as_view(), name="case-map"),
     path("cases/<dbid:case_id>/", views_cases.CaseDetailView.as_view(), name="case-detail"),
     path(
         "cases/<dbid:case_id>/timeline/",

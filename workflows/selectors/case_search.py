@@ -2,9 +2,9 @@
 the user may see (workflows.access.case_visibility_q), sorted and paged by keyset.
 
 Free text matches every word of the query as a substring of the description or the address.
-On PostgreSQL the words are first looked up in the `case_text_ngrams` GIN index (every
-character and pair of characters of the text, see migration 0007_search_case_search), then
-checked with LIKE; SQLite falls back to icontains.
+On PostgreSQL the words are looked up in the stored column `search_ngrams` and its GIN index
+(every character and pair of characters of the text, see migration 0007_search_case_search);
+words longer than two characters are then checked as substrings. SQLite uses icontains.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import django_filters
 from django import forms
@@ -39,7 +40,7 @@ from django_filters.widgets import DateRangeWidget
 
 from departments.models import Unit
 from departments.selectors import unit_descendant_ids
-from workflows.access import can_search_reporter, case_visibility_q
+from workflows.access import can_search_reporter, case_search_visibility_q
 
 from ..models import Case, CaseStatus, CaseTask, Category, Source, Stage, TaskStatus, Urgency
 from .tasks import BadCursor, cursor_decode, cursor_encode
@@ -48,8 +49,10 @@ MAX_QUERY_LENGTH = 100
 MAX_WORDS = 5
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
-# The text the index covers; the same expression as the index of migration 0007.
+# The n-grams of the text (a column PostgreSQL generates, migration 0007) and the text.
+NGRAMS_COLUMN = '"workflows_case"."search_ngrams"'
 TEXT_SQL = '("workflows_case"."description" || \' \' || "workflows_case"."address")'
+BOOL = BooleanField()
 NO_DUE = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # cases without a due time sort last
 
 SORTS = {
@@ -74,7 +77,7 @@ SLA_STATES = [
 
 def search_words(text: str) -> list[str]:
     """The words of a free-text query (blank-separated), lower-cased, at most MAX_WORDS."""
-    return [w.lower() for w in text.split()][:MAX_WORDS]
+    return [w.lower() for w in text.replace("\x00", " ").split()][:MAX_WORDS]
 
 
 def ngrams(word: str) -> list[str]:
@@ -85,9 +88,33 @@ def ngrams(word: str) -> list[str]:
     return sorted({word[i : i + 2] for i in range(len(word) - 1)})
 
 
-def _like_pattern(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _text_array(grams: list[str]) -> str:
+    """The n-grams as an SQL literal, not a parameter: a prepared statement's generic plan
+    would not know which n-grams, so not how many cases hold them."""
+    quoted = ("'" + g.replace("'", "''").replace("%", "%%") + "'" for g in grams)
+    return "ARRAY[" + ", ".join(quoted) + "]::text[]"
+
+
+@lru_cache(maxsize=1)
+def _common_ngrams() -> dict[str, float]:
+    """The commonest n-grams and their shares of the cases, from PostgreSQL's statistics of
+    the column (read once per process; ANALYZE refreshes them, autovacuum runs it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE tablename = 'workflows_case' AND attname = 'search_ngrams'"
+        )
+        row = cursor.fetchone()
+    if not row or not row[0]:
+        return {}
+    return dict(zip(row[0], row[1], strict=False))
+
+
+def rarest(grams: list[str]) -> str:
+    """The pair of a word found in the fewest cases (one missing from the statistics is rarer
+    than any listed)."""
+    common = _common_ngrams()
+    return min(grams, key=lambda g: (common.get(g, 0.0), g))
 
 
 def text_q(words: list[str]) -> Q:
@@ -95,13 +122,18 @@ def text_q(words: list[str]) -> Q:
     q = Q()
     if connection.vendor == "postgresql":
         for word in words:
-            q &= Q(
-                RawSQL(
-                    f"cityops_ngrams({TEXT_SQL}) @> %s::text[] AND lower({TEXT_SQL}) LIKE %s",
-                    (ngrams(word), _like_pattern(word)),
-                    output_field=BooleanField(),
-                )
-            )
+            # Every character and pair is in the column: for words of one or two characters
+            # it answers exactly. A longer word is looked up by its rarest pair, then checked
+            # whole with strpos (rather than LIKE, whose guessed selectivity on an expression
+            # misleads the plan): asking for all its pairs at once would make the planner
+            # multiply their shares, expect a handful of rows for a common word, and read
+            # and sort thousands instead of walking the date index.
+            grams = ngrams(word)
+            if len(word) > 2:
+                grams = [rarest(grams)]
+            q &= Q(RawSQL(f"{NGRAMS_COLUMN} @> {_text_array(grams)}", (), BOOL))
+            if len(word) > 2:
+                q &= Q(RawSQL(f"strpos(lower({TEXT_SQL}), %s) > 0", (word,), BOOL))
         return q
     for word in words:
         q &= Q(description__icontains=word) | Q(address__icontains=word)
@@ -270,9 +302,19 @@ class CaseSearchFilter(django_filters.FilterSet):
         return qs
 
 
+def case_point(case: Case) -> tuple[float, float] | None:
+    """(lat, lng) of a case: where it was reported, or its grid cell's centre."""
+    if case.lat is not None and case.lng is not None:
+        return case.lat, case.lng
+    grid = case.grid
+    if grid is not None and grid.centre_lat is not None and grid.centre_lng is not None:
+        return grid.centre_lat, grid.centre_lng
+    return None
+
+
 def case_search(user, params) -> CaseSearchFilter:
     """The filter of the user's case search; `.is_valid()` then `.qs` (visible cases only)."""
-    visible = Case.objects.filter(case_visibility_q(user))
+    visible = Case.objects.filter(case_search_visibility_q(user))
     return CaseSearchFilter(params, queryset=visible, user=user)
 
 
@@ -323,10 +365,47 @@ def case_search_rows(search: CaseSearchFilter, limit: int) -> Iterator[Case]:
     return qs[:limit].iterator(chunk_size=500)
 
 
+# --- map points ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    rows: list[tuple]  # (id, number, lat, lng, stage, status, category name)
+    truncated: bool
+
+
+def case_map_points(
+    search: CaseSearchFilter,
+    *,
+    limit: int,
+    bbox: tuple[float, float, float, float] | None = None,
+    exclude: int | None = None,
+) -> MapPoints:
+    """Located cases of a valid search, newest first, at most `limit` (`truncated` says there
+    were more); within `bbox` (min lng, min lat, max lng, max lat) when given. A case reported
+    by its grid cell alone stands at the cell's centre."""
+    qs = search.qs.annotate(
+        point_lat=Coalesce("lat", "grid__centre_lat"), point_lng=Coalesce("lng", "grid__centre_lng")
+    ).filter(point_lat__isnull=False, point_lng__isnull=False)
+    if bbox is not None:
+        min_lng, min_lat, max_lng, max_lat = bbox
+        qs = qs.filter(point_lat__range=(min_lat, max_lat), point_lng__range=(min_lng, max_lng))
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    rows = list(
+        qs.order_by("-created_at", "-id").values_list(
+            "id", "number", "point_lat", "point_lng", "stage", "status", "category__name"
+        )[: limit + 1]
+    )
+    return MapPoints(rows[:limit], len(rows) > limit)
+
+
 __all__ = [
     "BadCursor",
     "CaseSearchFilter",
     "CaseSearchPage",
+    "case_map_points",
+    "case_point",
     "case_search",
     "case_search_page",
     "case_search_rows",

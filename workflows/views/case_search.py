@@ -34,6 +34,8 @@ from .actions import service_action
 from .pagination import page_or_first
 
 PAGE_SIZE = 25
+# Shown first; the others fold under "More filters" (open when one of them is set or wrong).
+MAIN_FILTERS = ("q", "number", "phone", "status", "sort")
 # Roles whose units get a ready-made "overdue cases of my unit" search.
 UNIT_ROLES = (Role.HANDLER, Role.UNIT_HEAD)
 
@@ -86,7 +88,11 @@ def _list_context(request: HttpRequest, search: CaseSearchFilter) -> dict:
         else None
     )
     query = filter_query(search) if valid else ""
+    more = [n for n in search.form.fields if n not in MAIN_FILTERS]
     return {
+        "main_filters": MAIN_FILTERS,
+        "more_open": any(search.data.get(n) or search.form.errors.get(n) for n in more)
+        or any(search.data.get(f"{n}_after") or search.data.get(f"{n}_before") for n in more),
         "search": search,
         "form": search.form,
         "cases": page.rows if page else [],
@@ -97,6 +103,7 @@ def _list_context(request: HttpRequest, search: CaseSearchFilter) -> dict:
         "shortcuts": unit_shortcuts(request.user),
         "save_form": SavedFilterForm(initial={"query": query}),
         "export_limit": settings.CITYOPS_CASE_EXPORT_MAX,
+        "map_limit": settings.CITYOPS_MAP_MAX_POINTS,
     }
 
 

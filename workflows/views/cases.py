@@ -17,6 +17,7 @@ from workflows.access import can_act_on_task, can_cancel_case, can_see_reporter,
 
 from ..forms import CancelForm, CaseReportForm
 from ..models import Case, CaseEvent, LimitUnit, PhotoKind, Source, Stage
+from ..selectors.case_search import case_point
 from ..selectors.cases import case_open_tasks, case_timeline
 from ..services.cases import CaseReport, case_cancel, case_report
 from ..shortcuts import case_or_404
@@ -127,6 +128,7 @@ def render_case_page(
         "timeline": _timeline_rows(case_timeline(case)),
         "open_tasks": [(t, can_act_on_task(user, t)) for t in tasks],
         "sees_reporter": can_see_reporter(user, case),
+        "point": case_point(case),
         "cancel_form": (cancel_form or CancelForm())
         if case.is_open and can_cancel_case(user, case)
         else None,

@@ -41,6 +41,7 @@ from ..models import (
     Stage,
     TaskStatus,
 )
+from ..selectors.case_search import case_point
 from ..services.outcomes import allowed_outcomes
 from ..shortcuts import task_or_404
 from ..sla.pauses import paused_between
@@ -205,6 +206,7 @@ def render_task_page(
         "holds": task.status == TaskStatus.CLAIMED and task.owner_id == request.user.pk,
         "subdispatch_form": subdispatch or _subdispatch_offer(request.user, task),
         "photos": [p for p in task.case.attachments.all() if p.kind == PhotoKind.BEFORE],
+        "point": case_point(task.case),
         **task_request_context(request.user, task, bound=request_form),
     }
     return render(request, "workflows/task_detail.html", context, status=status)
