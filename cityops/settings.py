@@ -39,8 +39,10 @@ INSTALLED_APPS = [
     "csp",  # Content-Security-Policy header
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",  # the case search's filters (its range widget's templates)
     "viewflow",
     "viewflow.workflow",
+    "import_export",  # master data import/export in the admin (departments.admin_io)
     "departments",
     "workflows",
     "operations",
@@ -366,8 +368,48 @@ CITYOPS_SLA_LEVELS = [
     {"percent": 100, "action": "overdue"},
 ]
 CITYOPS_SLA_AT_RISK_PERCENT = 75
+# The case search's export (CSV/XLSX) writes at most this many rows of the filtered list.
+CITYOPS_CASE_EXPORT_MAX = env.int("CITYOPS_CASE_EXPORT_MAX", default=10000)
 # Reply deadline of supervision orders created on a breach.
 CITYOPS_SUPERVISION_REPLY = [1, "working_days"]
+
+# The 12345 hotline (workflows.flows.hotline). Limits as [value, unit]; handling by request
+# type, and by urgency where the value is a dict. Defaults: Guangdong's published limits
+# (consultation 2 working days, help and suggestion 10, complaint and report 15; dispatch
+# within 2 h when urgent, 24 h otherwise); the handling clock starts at dispatch.
+CITYOPS_HOTLINE_LIMITS = {
+    "dispatch": {"normal": [24, "natural_hours"], "urgent": [2, "natural_hours"]},
+    "sign": [2, "working_hours"],
+    "handling": {
+        "consultation": [2, "working_days"],
+        "help": [10, "working_days"],
+        "suggestion": [10, "working_days"],
+        "complaint": [15, "working_days"],
+        "report": [15, "working_days"],
+        "praise": [2, "working_days"],
+    },
+    # Assisting units' feedback, from dispatch (never later than the handling due time).
+    "assist_feedback": [3, "working_days"],
+    "ruling": [4, "working_hours"],
+    # The callback opens from the next working day after the reply.
+    "callback": [2, "working_days"],
+    "rehandle": [5, "working_days"],
+}
+# "Could not reach" needs this many call attempts.
+CITYOPS_HOTLINE_CALLBACK_ATTEMPTS = 3
+# Callbacks only from the next working day after the reply; the demo (DEBUG) allows them at
+# once so that a whole order can be tried in one sitting.
+CITYOPS_HOTLINE_CALLBACK_NEXT_DAY = env.bool("CITYOPS_HOTLINE_CALLBACK_NEXT_DAY", default=not DEBUG)
+# Duplicate candidates: same category, open, within this distance and time window.
+CITYOPS_DUPLICATE_METRES = 200
+CITYOPS_DUPLICATE_DAYS = 7
+CITYOPS_DUPLICATE_HOTSPOT = 5
+# The citizens' progress query (page and API): look-ups per client address and minute.
+CITYOPS_PUBLIC_QUERY_RATE = env.int("CITYOPS_PUBLIC_QUERY_RATE", default=10)
+# Texts to citizens: a function send(to, text); the console backend logs them (the demo).
+CITYOPS_SMS_BACKEND = env.str(
+    "CITYOPS_SMS_BACKEND", default="workflows.integrations.sms.console_send"
+)
 
 # Open311: publish the reporters' "before" photos of listed cases (media_url, and the photo URL
 # then opens without login). Off by default: photos are for those who may see the case.

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from indicators.urls import screen_urlpatterns
 from operations.views import healthz
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     # The split view serves Swagger UI's set-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("open311/v2/", include("workflows.open311.urls")),
+    path("indicators/", include("indicators.urls")),
+    path("screen/", include((screen_urlpatterns, "screen"))),
     path("", include("workflows.urls")),
 ]
 

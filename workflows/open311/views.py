@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ..access import photo_is_public
+from .. import access
 from ..integrations.keys import api_key_authenticate
 from ..models import (
     ApiKey,
@@ -162,7 +162,7 @@ def public_media_urls(request: HttpRequest, cases: list[Case]) -> dict[int, str]
     urls = {}
     for case_id, photo in first.items():
         photo.case = by_id[case_id]
-        if photo_is_public(photo):
+        if access.photo_is_public(photo):
             path = reverse("api:photo", kwargs={"photo_id": photo.pk})
             urls[case_id] = request.build_absolute_uri(path)
     return urls
@@ -345,7 +345,7 @@ def _reporting_key(params) -> ApiKey:
     if not raw:
         raise Open311Error(400, _("api_key is required."))
     key = api_key_authenticate(raw)
-    if key is None or not key.allows(Scope.CASES_REPORT):
+    if key is None or not access.api_key_allows(key, Scope.CASES_REPORT):
         raise Open311Error(403, _("The api_key is invalid, revoked or may not report requests."))
     return key
 
