@@ -18,6 +18,7 @@ TASK_ACTIONS = {
     "parking": request_views.task_parking_view,
     "waiting-info": request_views.task_waiting_info_view,
     "info-received": request_views.task_info_received_view,
+    "withdraw-request": request_views.task_withdraw_request_view,
 }
 
 app_name = "workflows"

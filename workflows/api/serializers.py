@@ -15,11 +15,11 @@ from ..models import Source, Urgency
 from ..selectors.case_search import DEFAULT_PAGE_SIZE as DEFAULT_CASE_PAGE
 from ..selectors.case_search import MAX_PAGE_SIZE as MAX_CASE_PAGE
 from ..selectors.reminders import reminder_count
-from ..selectors.task_rows import TaskRow
 from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
 from ..services.photos import MAX_PHOTOS
 from ..sla.state import SlaSnapshot, case_sla, task_sla
+from ..sql.task_rows import TaskRow
 from .pagination import cursor_field, limit_field
 
 MAX_ID = 2**31 - 1  # larger ids cannot exist; refuse them as input instead of querying
@@ -223,7 +223,7 @@ def _datetime(value, zone) -> str | None:
 
 
 def task_row_output(row: TaskRow, *, user, now) -> dict:
-    """TaskOutput's representation of a plain row (selectors.task_rows), without DRF's
+    """TaskOutput's representation of a plain row (sql.task_rows), without DRF's
     per-field machinery: a list renders 25 to 100 of these per request."""
     sla = task_sla(row, now)
     zone = timezone.get_current_timezone()

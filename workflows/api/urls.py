@@ -24,6 +24,7 @@ TASK_ACTIONS = {
     "parking": views_tasks.TaskParkingView,
     "waiting-info": views_tasks.TaskWaitInfoView,
     "info-received": views_tasks.TaskInfoReceivedView,
+    "withdraw-request": views_tasks.TaskWithdrawRequestView,
 }
 
 app_name = "api"

@@ -4,19 +4,15 @@ DELETE on the same URL).
 Tokens are django-rest-knox's: only their SHA-512 digest is stored (the primary key of
 knox_authtoken), each has an expiry (REST_KNOX["TOKEN_TTL"], settings CITYOPS_TOKEN_TTL_HOURS)
 and is revoked by deleting its row. Authentication reads the token's user by the digest with
-one statement written once (compiling a queryset per request was about a quarter of the CPU of
-a task-list request, bench/api_http.py). Unknown, expired and revoked tokens are 401 "Invalid
-token."; an inactive user's, 401 "User inactive or deleted.".
+one statement written once (workflows.sql.tokens). Unknown, expired and revoked tokens are 401
+"Invalid token."; an inactive user's, 401 "User inactive or deleted.".
 """
 
 from __future__ import annotations
 
 import binascii
 from datetime import datetime
-from functools import lru_cache
 
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -24,27 +20,7 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework import exceptions
 
-from cityops.sql_rows import Converters, converted, field_converters
-
-
-@lru_cache(maxsize=1)
-def _statement() -> tuple[str, list[str], Converters]:
-    user_model = get_user_model()
-    fields = [AuthToken._meta.get_field("expiry"), *user_model._meta.concrete_fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(
-        [f"t.{quote(fields[0].column)}"]
-        + [f"u.{quote(field.column)}" for field in user_model._meta.concrete_fields]
-    )
-    token_user_column = quote(AuthToken._meta.get_field("user").column)
-    sql = (
-        f"SELECT {columns} FROM {quote(AuthToken._meta.db_table)} t "
-        f"JOIN {quote(user_model._meta.db_table)} u "
-        f"ON u.{quote(user_model._meta.pk.column)} = t.{token_user_column} "
-        f"WHERE t.{quote(AuthToken._meta.pk.column)} = %s"
-    )
-    names = [field.attname for field in user_model._meta.concrete_fields]
-    return sql, names, field_converters(fields, connection)
+from ..sql.tokens import token_row
 
 
 def digest_of(token: str) -> str | None:
@@ -57,17 +33,7 @@ def digest_of(token: str) -> str | None:
 def token_lookup(token: str) -> tuple[object, datetime | None] | None:
     """(user, expiry) of the token's row, or None; expired tokens are returned too."""
     digest = digest_of(token)
-    if digest is None:
-        return None
-    sql, names, converters = _statement()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    (values,) = converted(rows, converters, connection)
-    expiry, user_values = values[0], values[1:]
-    return get_user_model().from_db(connection.alias, names, user_values), expiry
+    return None if digest is None else token_row(digest)
 
 
 def token_user(token: str):
