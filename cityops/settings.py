@@ -140,7 +140,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "cityops.staticfiles.ManifestStaticFilesStorage"  # whitenoise's, see the module
     },
 }
 
@@ -234,6 +234,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "apikey": env.str("CITYOPS_RATE_APIKEY", default="600/min"),
         "anon": env.str("CITYOPS_RATE_ANON", default="60/min"),
+        # Open311 GETs (public) per client address.
+        "open311": env.str("CITYOPS_RATE_OPEN311", default="120/min"),
     },
 }
 
@@ -326,7 +328,7 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
     },
     {
         "name": "sla-sweep",
-        "func": "workflows.services.escalations.sla_sweep",
+        "func": "workflows.sla.sweep.sla_sweep",
         "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
     },
     {
@@ -422,9 +424,12 @@ CITYOPS_PUBLIC_QUERY_RATE = env.int("CITYOPS_PUBLIC_QUERY_RATE", default=10)
 CITYOPS_SMS_BACKEND = env.str(
     "CITYOPS_SMS_BACKEND", default="workflows.integrations.sms.console_send"
 )
+
 # Open311: publish the reporters' "before" photos of listed cases (media_url, and the photo URL
 # then opens without login). Off by default: photos are for those who may see the case.
 CITYOPS_OPEN311_PUBLIC_PHOTOS = env.bool("CITYOPS_OPEN311_PUBLIC_PHOTOS", default=False)
+# Open311: round published coordinates to this many decimals (3 ≈ 100 m); empty: exact.
+CITYOPS_OPEN311_COORDINATE_DECIMALS = env.int("CITYOPS_OPEN311_COORDINATE_DECIMALS", default=None)
 
 # Contact shown in Open311 discovery (default: DEFAULT_FROM_EMAIL).
 OPEN311_CONTACT = env.str("OPEN311_CONTACT", default="")

@@ -66,6 +66,11 @@ def test_collectstatic_writes_a_manifest_with_production_settings(collected):
     assert "cityops/cityops.css" in manifest["paths"]
     assert "viewflow/fonts/roboto/roboto-fontface.css" in manifest["paths"]
     assert not any("node_modules" in name for name in manifest["paths"])
+    # vendored libraries whose source maps are not shipped are collected all the same
+    for vendored in sorted((ROOT / "static" / "vendor").glob("*/*.min.js")) + sorted(
+        (ROOT / "static" / "vendor").glob("*/*.js")
+    ):
+        assert str(vendored.relative_to(ROOT / "static")) in manifest["paths"]
 
 
 def test_pages_render_with_debug_false_after_collectstatic(collected):

@@ -358,13 +358,21 @@ def photo_is_public(photo) -> bool:
     )
 
 
-def open311_lists_case(case) -> bool:
-    """Open311 GET shows a case unless it was cancelled or not accepted (invalid, duplicate,
-    refused) or its category is not public."""
-    from workflows.models import CaseStatus
+# Cases Open311 never lists: cancelled (作废) or not accepted (invalid, duplicate, refused).
+OPEN311_HIDDEN_STATUSES = ("cancelled", "invalid", "duplicate", "refused")
 
-    hidden = {CaseStatus.CANCELLED, CaseStatus.INVALID, CaseStatus.DUPLICATE, CaseStatus.REFUSED}
-    return case.status not in hidden and getattr(case.category, "public", True)
+
+def open311_lists_case(case) -> bool:
+    """Open311 GET shows a case unless it was cancelled or not accepted, or its category is
+    not public (Category.public)."""
+    return case.status not in OPEN311_HIDDEN_STATUSES and case.category.public
+
+
+def open311_listed_q(prefix: str = "") -> Q:
+    """open311_lists_case as a filter on cases."""
+    return Q(**{f"{prefix}category__public": True}) & ~Q(
+        **{f"{prefix}status__in": OPEN311_HIDDEN_STATUSES}
+    )
 
 
 def can_view_photo(user, photo) -> bool:

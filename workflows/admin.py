@@ -44,8 +44,9 @@ class CategoryAdmin(admin.ModelAdmin):
         "limit_display",
         "urgency",
         "is_active",
+        "public",
     ]
-    list_filter = ["scheme", "kind", "urgency", "limit_unit", "is_active"]
+    list_filter = ["scheme", "kind", "urgency", "limit_unit", "is_active", "public"]
     search_fields = ["code", "name", "major_name"]
     autocomplete_fields = ["default_unit"]
 

@@ -425,9 +425,10 @@ def test_single_request_and_token(client, key):
 def test_closed_status_and_filters(client, key):
     opened = make_case(key.user)
     closed = make_case(key.user, code="0101", kind="component")
-    # Cancelled (作废) is one of the ended statuses, all "closed" in Open311.
+    # Closed (结案) is "closed" in Open311; cancelled and not-accepted cases are not listed
+    # at all (test_open311_public.py).
     Case.objects.filter(pk=closed.pk).update(
-        status=CaseStatus.CANCELLED, stage="ended", closed_at=timezone.now()
+        status=CaseStatus.CLOSED, stage="ended", closed_at=timezone.now()
     )
     closed.refresh_from_db()
 
@@ -503,3 +504,69 @@ def test_requests_are_capped_newest_first(client, key, monkeypatch):
 
 def test_default_limit_is_1000():
     assert open311_views.REQUESTS_LIMIT == 1000
+
+
+# What is published (issue 14): throttled GETs, public categories only, no cancelled or
+# not-accepted reports, coordinates optionally rounded --------------------------------------
+
+
+def _numbers(client=None, **params) -> list[str]:
+    response = (client or Client()).get(f"{BASE}requests.json", params)
+    assert response.status_code == 200, response.content
+    return [row["service_request_id"] for row in response.json()]
+
+
+def test_cancelled_and_not_accepted_reports_are_left_out(key):
+    shown = make_case(key.user)
+    hidden = {}
+    for status in (CaseStatus.CANCELLED, CaseStatus.INVALID, CaseStatus.DUPLICATE):
+        case = make_case(key.user)
+        Case.objects.filter(pk=case.pk).update(status=status)
+        hidden[status] = case.number
+    closed = make_case(key.user)
+    Case.objects.filter(pk=closed.pk).update(status=CaseStatus.CLOSED)
+    assert sorted(_numbers()) == sorted([shown.number, closed.number])
+    for number in hidden.values():
+        assert Client().get(f"{BASE}requests/{number}.json").status_code == 404
+        assert _numbers(service_request_id=number) == []
+
+
+def test_a_category_can_be_kept_out(key):
+    garbage = make_case(key.user)
+    other = make_case(key.user, code="0101")
+    Category.objects.filter(pk=garbage.category_id).update(public=False)
+    assert _numbers() == [other.number]
+    codes = [s["service_code"] for s in Client().get(f"{BASE}services.json").json()]
+    assert "event-0102" not in codes and "event-0101" in codes
+    assert Client().get(f"{BASE}services/event-0102.json").status_code == 404
+    response = Client().post(f"{BASE}requests.json", report(key))
+    assert response.status_code in (400, 404)  # not offered, so not reportable here
+    assert Case.objects.count() == 2
+
+
+def test_coordinates_can_be_rounded(key, settings):
+    make_case(key.user, lat=31.205678, lng=121.405432)
+    row = Client().get(f"{BASE}requests.json").json()[0]
+    assert (row["lat"], row["long"]) == (31.205678, 121.405432)
+    settings.CITYOPS_OPEN311_COORDINATE_DECIMALS = 3
+    row = Client().get(f"{BASE}requests.json").json()[0]
+    assert (row["lat"], row["long"]) == (31.206, 121.405)
+
+
+def test_gets_are_throttled_per_client_address_ignoring_x_forwarded_for(city, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "open311": "3/min",
+        },
+    }
+    client = Client(REMOTE_ADDR="10.7.0.1")
+    for n in range(3):
+        response = client.get(f"{BASE}services.json", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        assert response.status_code == 200
+    response = client.get(f"{BASE}requests.xml", HTTP_X_FORWARDED_FOR="192.0.2.99")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert b"<errors>" in response.content
+    assert Client(REMOTE_ADDR="10.7.0.2").get(f"{BASE}services.json").status_code == 200

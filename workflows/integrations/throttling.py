@@ -39,3 +39,13 @@ class AnonymousRateThrottle(_RateFromSettings, AnonRateThrottle):
     """Unauthenticated requests (the token endpoint, refused calls) by client address."""
 
     scope = "anon"
+
+
+class Open311RateThrottle(_RateFromSettings, SimpleRateThrottle):
+    """Open311 reads (public, no credentials) by client address, whoever is logged in; the
+    address as NUM_PROXIES says (X-Forwarded-For ignored by default)."""
+
+    scope = "open311"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

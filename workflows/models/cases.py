@@ -195,7 +195,7 @@ def _photo_path(instance: "Attachment", filename: str) -> str:
 
 
 class Attachment(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
     task = models.ForeignKey(
         "workflows.CaseTask",
         null=True,

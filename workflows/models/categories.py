@@ -72,6 +72,11 @@ class Category(models.Model):
         _("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL
     )
     is_active = models.BooleanField(_("active"), default=True)
+    public = models.BooleanField(
+        _("public"),
+        default=True,
+        help_text=_("Listed by Open311 (services and requests); off keeps its cases out."),
+    )
 
     class Meta:
         verbose_name = _("category")

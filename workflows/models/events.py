@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 class CaseEvent(models.Model):
     case = models.ForeignKey(
         "workflows.Case",
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,  # cases are never deleted, only cancelled; events are kept
         related_name="events",
         db_index=False,  # led by caseevent_timeline
     )

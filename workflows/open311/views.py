@@ -11,10 +11,14 @@ Decisions (see also tests/workflows/test_open311.py):
   as the case's address but is not enough on its own (400). media_url is ignored on POST
   (photos are uploaded through /api/v1/ only); attribute[…], address_id, device_id, account_id and
   jurisdiction_id are accepted and ignored (one jurisdiction, no service attributes).
-- GETs are public and never show the reporter's name or contact. A request's media_url is the
-  URL of the case's first "before" photo (/api/v1/photos/<id>/) only when that photo is public
-  (workflows.access.photo_is_public: CITYOPS_OPEN311_PUBLIC_PHOTOS on, the case listed): the
-  same rule the photo view applies, so the URL works for anyone who gets it; null otherwise.
+- GETs are public, throttled per client address (CITYOPS_RATE_OPEN311, 429 with Retry-After),
+  and never show the reporter's name or contact; only public categories (Category.public) are
+  offered and listed, cancelled and not-accepted cases are left out (access.open311_listed_q),
+  and coordinates are rounded when CITYOPS_OPEN311_COORDINATE_DECIMALS is set.
+- A request's media_url is the URL of the case's first "before" photo (/api/v1/photos/<id>/)
+  only when that photo is public (workflows.access.photo_is_public: CITYOPS_OPEN311_PUBLIC_PHOTOS
+  on, the case listed): the same rule the photo view applies, so the URL works for anyone who
+  gets it; null otherwise.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access
-from ..access import photo_is_public
 from ..integrations.keys import api_key_authenticate
+from ..integrations.throttling import Open311RateThrottle
 from ..models import (
     DESCRIPTION_MAX_LENGTH,
     ApiKey,
@@ -84,6 +88,12 @@ def open311_view(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, fmt: str, **kwargs) -> HttpResponse:
         if fmt not in FORMATS:
             return render_error(404, _("Unknown format: use .json or .xml."))
+        if request.method == "GET":
+            throttle = Open311RateThrottle()
+            if not throttle.allow_request(request, None):
+                response = render_error(429, _("Too many requests. Try again later."), fmt)
+                response["Retry-After"] = str(math.ceil(throttle.wait() or 1))
+                return response
         try:
             return view(request, *args, fmt=fmt, **kwargs)
         except Open311Error as exc:
@@ -115,7 +125,12 @@ def _code_q(service_code: str, prefix: str = "") -> Q | None:
 
 def category_for_code(service_code: str) -> Category | None:
     q = _code_q(service_code)
-    return None if q is None else reportable_categories().filter(q).first()
+    return None if q is None else open311_categories().filter(q).first()
+
+
+def open311_categories() -> QuerySet[Category]:
+    """The reportable categories the city publishes through Open311 (Category.public)."""
+    return reportable_categories().filter(public=True)
 
 
 def cases_open311() -> QuerySet[Case]:
@@ -130,7 +145,8 @@ def cases_open311() -> QuerySet[Case]:
         .values("due_at")[:1]
     )
     return (
-        Case.objects.select_related("category", "responsible_unit")
+        Case.objects.filter(access.open311_listed_q())
+        .select_related("category", "responsible_unit")
         .annotate(expected_due=Coalesce("due_at", Subquery(task_due)))
         .order_by("-created_at", "-id")
     )
@@ -164,7 +180,7 @@ def public_media_urls(request: HttpRequest, cases: list[Case]) -> dict[int, str]
     urls = {}
     for case_id, photo in first.items():
         photo.case = by_id[case_id]
-        if photo_is_public(photo):
+        if access.photo_is_public(photo):
             path = reverse("api:photo", kwargs={"photo_id": photo.pk})
             urls[case_id] = request.build_absolute_uri(path)
     return urls
@@ -188,10 +204,18 @@ def request_data(case: Case, media_url: str | None = None) -> dict:
         "address": case.address or None,
         "address_id": None,
         "zipcode": None,
-        "lat": case.lat,
-        "long": case.lng,
+        "lat": _published(case.lat),
+        "long": _published(case.lng),
         "media_url": media_url,
     }
+
+
+def _published(coordinate: float | None) -> float | None:
+    """A coordinate as published: rounded when CITYOPS_OPEN311_COORDINATE_DECIMALS is set."""
+    decimals = settings.CITYOPS_OPEN311_COORDINATE_DECIMALS
+    if coordinate is None or decimals is None:
+        return coordinate
+    return round(coordinate, decimals)
 
 
 def _requests(fmt: str, rows: list[dict]) -> HttpResponse:
@@ -228,7 +252,7 @@ def discovery_view(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_GET
 @open311_view
 def services_view(request: HttpRequest, fmt: str) -> HttpResponse:
-    rows = [service_data(category) for category in reportable_categories()]
+    rows = [service_data(category) for category in open311_categories()]
     return render(rows, fmt, root="services", item="service")
 
 
