@@ -79,6 +79,7 @@ def retry_delay(attempts: int) -> dt.timedelta:
 THREADS = 8
 PER_TARGET = {"email": 4}
 PER_TARGET_DEFAULT = 2
+CLAIM_READS = 4  # reads per claim, each leaving out the receivers that became full
 
 
 def lease() -> dt.timedelta:
@@ -156,6 +157,19 @@ def _delivered(message: OutboxMessage) -> None:
     )
 
 
+def _limit(target: str) -> int:
+    return PER_TARGET.get(target, PER_TARGET_DEFAULT)
+
+
+def _full(in_flight: Counter, paused: list[str]) -> Q:
+    """The rows of receivers at their limit, or paused by their circuit breaker."""
+    full = [t for t, n in in_flight.items() if n >= _limit(t)]
+    rows = Q(target__in=[*paused, *full])
+    for channel in (t for t in full if ":" not in t):  # rows without a target: their channel
+        rows |= Q(target="", channel=channel)
+    return rows
+
+
 def _claim(limit: int, now: dt.datetime) -> list[OutboxMessage]:
     """Claim up to `limit` due rows in one short transaction (see the module's text)."""
     if limit <= 0:
@@ -174,20 +188,27 @@ def _claim(limit: int, now: dt.datetime) -> list[OutboxMessage]:
             .values_list("target", "channel", "n")
         ):
             in_flight[target or channel] += count
-        rows = list(
-            due.filter(free)
-            .exclude(target__in=paused)
-            .select_for_update(skip_locked=True)
-            .order_by("available_at", "id")[: limit * 4]
-        )
-        chosen = []
-        for message in rows:
-            target = _target(message)
-            if in_flight[target] >= PER_TARGET.get(target, PER_TARGET_DEFAULT):
-                continue
-            in_flight[target] += 1
-            chosen.append(message)
-            if len(chosen) == limit:
+        chosen: list[OutboxMessage] = []
+        # Receivers at their limit are left out in the statement itself, so that one
+        # receiver's backlog never fills the window of rows read (head-of-line blocking); a
+        # receiver that reaches its limit while rows are chosen is left out of the next read.
+        for _read in range(CLAIM_READS):
+            rows = list(
+                due.filter(free)
+                .exclude(_full(in_flight, paused))
+                .exclude(pk__in=[m.pk for m in chosen])
+                .select_for_update(skip_locked=True)
+                .order_by("available_at", "id")[: (limit - len(chosen)) * 4]
+            )
+            for message in rows:
+                target = _target(message)
+                if in_flight[target] >= _limit(target):
+                    continue
+                in_flight[target] += 1
+                chosen.append(message)
+                if len(chosen) == limit:
+                    break
+            if len(chosen) == limit or len(rows) < (limit - len(chosen)) * 4:
                 break
         until = now + lease()
         OutboxMessage.objects.filter(pk__in=[m.pk for m in chosen]).update(claimed_until=until)

@@ -225,3 +225,15 @@ def test_a_killed_worker_resends_only_its_rows_in_flight_with_the_same_ids(recei
     posted = [i for _t, i in receiver.hits]
     assert sorted(set(posted)) == sorted(ids)  # nothing lost
     assert len(posted) - len(ids) <= held  # re-sent: at most the rows in flight, same ids
+
+
+@pytest.mark.django_db
+def test_a_slow_receivers_backlog_does_not_hold_up_rows_queued_after_it(receivers):
+    slow, fast = receivers(delay=1.0), receivers()
+    queue(subscription(slow.url), 80)  # due first, far more than one claim reads
+    fast_ids = queue(subscription(fast.url), 5)
+    started = time.monotonic()
+    deliver_due(budget=1.5)
+    assert sorted(i for _t, i in fast.hits) == sorted(fast_ids)
+    assert max(t for t, _i in fast.hits) - started < 1.0
+    assert len(slow.hits) <= 2 * outbox.PER_TARGET_DEFAULT  # two at a time, for 1.5 s

@@ -6,7 +6,8 @@ The rules, all of which hold for every case the services leave behind:
 
 - an ended case (closed, cancelled, invalid …) has no open task and no pending request, and its
   stage is "ended"; an open case's stage is not "ended";
-- an open case has exactly one open task of the main flow (review tasks aside), at its stage;
+- an open case has an open task of its flow (review tasks aside) at its stage, and in the
+  standard case flow exactly one (a flow with parallel branches may have several);
 - a task has at most one request in effect (pending, or an approved parking not yet resumed);
 - a pending request belongs to an open task, and each has its open review task: per case as
   many open extension/parking decisions as pending requests, and as many open "parked" tasks
@@ -24,6 +25,18 @@ from ..models import Case, CaseRequest, CaseTask, Stage
 OPEN = "('open', 'claimed')"
 # flows.stages.REVIEW_STAGES (selectors sit below the flows package).
 REVIEW_STAGES = (Stage.EXTENSION_REVIEW, Stage.PARKING_REVIEW, Stage.PARKED)
+# The standard case flow's stages: one task at a time. Flows with parallel branches (the
+# hotline's joint handling) may have several open tasks; one of them is at the case's stage.
+SERIAL_STAGES = (
+    Stage.INTAKE,
+    Stage.VERIFY,
+    Stage.FILING,
+    Stage.DISPATCH,
+    Stage.HANDLING,
+    Stage.RETURN_REVIEW,
+    Stage.CHECK,
+    Stage.CLOSING,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,7 @@ class Violation:
 def _rules() -> dict[str, str]:
     case, task, req = Case._meta.db_table, CaseTask._meta.db_table, CaseRequest._meta.db_table
     review = ", ".join(f"'{s}'" for s in REVIEW_STAGES)
+    serial = ", ".join(f"'{s}'" for s in SERIAL_STAGES)
     # Requests in effect: pending, or an approved parking (until resumed).
     in_effect = "(r.status = 'pending' OR (r.kind = 'parking' AND r.status = 'approved'))"
     return {
@@ -55,7 +69,8 @@ def _rules() -> dict[str, str]:
                 AND t.stage NOT IN ({review})
             WHERE c.status = 'open'
             GROUP BY c.id, c.stage
-            HAVING COUNT(t.task_id) <> 1 OR MAX(t.stage) <> c.stage""",
+            HAVING SUM(CASE WHEN t.stage = c.stage THEN 1 ELSE 0 END) = 0
+                OR (COUNT(t.task_id) > 1 AND c.stage IN ({serial}))""",
         "task with more than one request in effect": f"""
             SELECT MIN(r.case_id) AS case_id FROM {req} r WHERE {in_effect}
             GROUP BY r.task_id HAVING COUNT(*) > 1""",
