@@ -138,7 +138,8 @@ class Labels:
 def _major_names() -> dict:
     from workflows.models import Category
 
-    return dict(Category.objects.values_list("major_code", "major_name").distinct())
+    rows = Category.objects.values_list("kind", "major_code", "major_name").distinct()
+    return {kind[:1].upper() + code: name for kind, code, name in rows}
 
 
 def _category_names() -> dict:
