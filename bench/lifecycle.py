@@ -51,7 +51,11 @@ from harness import (
 )
 
 GOAL_RATIO = 0.15
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+# A real 8x8 PNG: uploads are decoded and re-encoded (workflows/services/photos.py).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000008000000080800000000e164e157000000104944415478"
+    "9c639cc000014c0c1431002a7800a0585cbf1d0000000049454e44ae426082"
+)
 # (stage, demo user, outcome, data, with an after-photo)
 STEPS = [
     ("intake", "intake", "accept", {}, False),
@@ -212,12 +216,13 @@ def demo_users() -> dict:
 
 @functools.cache
 def open_task_of_case():
-    """The read of a case's open task with its case, compiled once per thread."""
+    """The read of a case's open task with its case and the case's process (whose flow class
+    gives the lock), compiled once per thread, as the API reads the task it acts on."""
     from cityops.compiled_queries import CompiledGet
     from workflows.models import CaseTask, TaskStatus
 
     return CompiledGet(
-        lambda case_id: CaseTask.objects.select_related("case").filter(
+        lambda case_id: CaseTask.objects.select_related("case__process").filter(
             case_id=case_id, status=TaskStatus.OPEN
         )
     )

@@ -89,10 +89,10 @@ class Api:
         self.note = ""
 
     def login(self, user) -> None:
-        from rest_framework.authtoken.models import Token
+        from workflows.integrations.tokens import token_issue
 
-        token, _ = Token.objects.get_or_create(user=user)
-        self.client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        token, _expiry = token_issue(user)
+        self.client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     def get(self, scope: str, cursor: str | None, limit: int):
         params = {"scope": scope, "limit": limit} | ({"cursor": cursor} if cursor else {})
@@ -202,7 +202,7 @@ def viewflow_queue(user, runs: int) -> list[list[object]]:
     """Viewflow's own queue for the same user: OR over owner_permission, process join."""
     from viewflow.workflow.models import Task
 
-    from workflows.flows import CaseFlow
+    from workflows.flows.case_flow import CaseFlow
 
     qs = Task.objects.coerce_for([CaseFlow]).user_queue(user).filter(status="NEW")
     qs = qs.order_by("-created")

@@ -18,7 +18,7 @@ from .services.tasks import task_claim
 _TO_FILING = [("intake", "accept", {})]
 _TO_DISPATCH = [*_TO_FILING, ("shiftlead", "file", {})]
 _TO_HANDLING = [*_TO_DISPATCH, ("dispatcher", "dispatch", {})]
-_DONE = ("done", {"result": "已清理完毕 Cleaned up"})
+_DONE = ("done", {"result": "已清理完毕"})
 
 
 def _handled(handler: str) -> list:
@@ -26,52 +26,52 @@ def _handled(handler: str) -> list:
 
 
 WALKS = [
-    ("0102", "D01-S01-C1-G1", "人行道上暴露垃圾 Exposed garbage on the pavement", []),
+    ("0102", "D01-S01-C1-G1", "人行道上暴露垃圾", []),
     (
         "0505",
         "D02-S01-C2-G3",
-        "机动车占用人行道 Car parked on the pavement",
+        "机动车占用人行道",
         [("intake", None, {})],
     ),
-    ("0201", "D01-S02-C1-G2", "电线杆上小广告 Flyers on a pole", [("intake", "verify", {})]),
-    ("0104", "D01-S01-C2-G1", "道路不洁 Dirty road after market", _TO_FILING),
-    ("0306", "D02-S02-C1-G2", "路面破损 Broken road surface", _TO_FILING),
-    ("0108", "D02-S01-C1-G1", "废弃沙发 Abandoned sofa", _TO_DISPATCH),
-    ("0404", "D01-S02-C2-G3", "下水道堵塞 Blocked drain", _TO_DISPATCH),
+    ("0201", "D01-S02-C1-G2", "电线杆上小广告", [("intake", "verify", {})]),
+    ("0104", "D01-S01-C2-G1", "集市散场后道路不洁", _TO_FILING),
+    ("0306", "D02-S02-C1-G2", "路面破损", _TO_FILING),
+    ("0108", "D02-S01-C1-G1", "废弃沙发", _TO_DISPATCH),
+    ("0404", "D01-S02-C2-G3", "下水道堵塞", _TO_DISPATCH),
     (
         "0102",
         "D02-S02-C2-G1",
-        "垃圾堆放 Garbage heap by the bins",
+        "垃圾桶旁垃圾堆放",
         [*_TO_HANDLING, ("handler_sani", None, {})],
     ),
-    ("0103", "D01-S01-C1-G3", "渣土堆积 Construction waste piled up", _TO_HANDLING),
-    ("0306", "D01-S02-C2-G1", "人行道砖松动 Loose paving", _TO_HANDLING),
-    ("0501", "D02-S01-C2-G2", "游商占道 Street vendor blocking the way", _TO_HANDLING),
-    ("0402", "D02-S02-C1-G3", "自来水管破裂 Burst water main", _TO_HANDLING),
+    ("0103", "D01-S01-C1-G3", "渣土堆积", _TO_HANDLING),
+    ("0306", "D01-S02-C2-G1", "人行道砖松动", _TO_HANDLING),
+    ("0501", "D02-S01-C2-G2", "游商占道", _TO_HANDLING),
+    ("0402", "D02-S02-C1-G3", "自来水管破裂", _TO_HANDLING),
     (
         "0104",
         "D02-S01-C1-G2",
-        "路面油污 Oil on the road",
-        [*_TO_HANDLING, ("handler_sani", "return", {"reason": "属市政养护 Road maintenance's"})],
+        "路面油污",
+        [*_TO_HANDLING, ("handler_sani", "return", {"reason": "属市政道路养护范围"})],
     ),
-    ("0108", "D01-S01-C2-G2", "废弃床垫 Abandoned mattress", _handled("handler_sani")),
+    ("0108", "D01-S01-C2-G2", "废弃床垫", _handled("handler_sani")),
     (
         "0102",
         "D01-S02-C1-G1",
-        "绿化带垃圾 Garbage in the green belt",
+        "绿化带内有垃圾",
         [*_handled("handler_sani"), ("inspector", "pass", {})],
     ),
     (
         "0102",
         "D02-S02-C2-G2",
-        "垃圾桶满溢 Overflowing bin",
+        "垃圾桶满溢",
         [*_handled("handler_sani"), ("inspector", "pass", {}), ("shiftlead", "close", {})],
     ),
     (
         "0506",
         "D01-S01-C1-G2",
-        "共享单车乱停 Bikes blocking the entrance",
-        [("intake", "invalid", {"reason": "重复上报 Reported twice by phone"})],
+        "共享单车乱停堵塞出入口",
+        [("intake", "invalid", {"reason": "电话重复上报"})],
     ),
 ]
 
@@ -123,7 +123,7 @@ def seed_cases(*, scheme_id: int) -> int:
                 description=description,
                 source="inspector",
                 grid=grid,
-                address=f"{grid} 附近 near {grid}",
+                address=f"{grid} 网格附近",
                 photos=[_photo("before.png")],
             ),
         )
@@ -146,7 +146,7 @@ def seed_short_limit_category(*, scheme_id: int) -> Category:
         defaults={
             "major_code": "01",
             "major_name": "市容环境",
-            "name": "演示：3分钟时限 Demo: 3-minute limit",
+            "name": "演示：3分钟时限",
             "default_unit": Unit.objects.get(code="SANI"),
             "limit_value": 3,
             "limit_unit": "natural_minutes",

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .integrations.errors import PermanentError
+from .integrations.sms import sms_deliver
 from .integrations.webhook_delivery import webhook_deliver
 from .models import OutboxMessage
 
@@ -70,6 +71,8 @@ class _Channels:
         elif message.channel == "webhook":
             final = message.attempts + 1 >= max_attempts(message.channel)
             webhook_deliver(payload=message.payload, final=final)
+        elif message.channel == "sms":
+            sms_deliver(payload=message.payload)
         else:
             raise PermanentError(f"unknown channel {message.channel!r}")
 

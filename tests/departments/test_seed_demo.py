@@ -84,7 +84,7 @@ def test_admin_lists_the_demo_data(settings, client):
         "/admin/departments/unit/": "SANI",
         "/admin/departments/gridcell/": "D01-S01-C1-G1",
         "/admin/workflows/category/": "暴露垃圾",
-        "/admin/departments/workcalendar/": "Demo City calendar",
+        "/admin/departments/workcalendar/": "示范市工作日历",
         "/admin/departments/membership/": "handler_sani",
     }
     for url, text in pages.items():

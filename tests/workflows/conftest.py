@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 import workflows
 from departments.demo import seed_accounts, seed_organisation
+from tests.images import png_bytes
 from workflows.models import Category, CategoryScheme
 from workflows.services.categories import categories_import
 
@@ -20,7 +21,7 @@ CATEGORIES_CSV = Path(workflows.__file__).resolve().parent / "data" / "categorie
 SCHEME = "GB/T 30428.2"
 PASSWORD = "pw"
 GRID = "D01-S01-C1-G1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 
 
 @pytest.fixture
@@ -166,3 +167,27 @@ def staff_client(users):
         return client
 
     return get
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's chromium driven by Playwright (never `playwright install`); skipped, saying
+    why, where either is missing."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the Playwright package is missing"
+    )
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM reads
+    # are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

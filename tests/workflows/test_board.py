@@ -17,6 +17,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from departments.models import Membership, Role, Unit
+from tests.images import png_bytes
+from workflows.access import can_see_board as board_access
 from workflows.models import (
     Case,
     CaseStatus,
@@ -28,7 +30,6 @@ from workflows.models import (
 )
 from workflows.selectors.sla import (
     BadCursor,
-    board_access,
     board_case_list,
     board_counts,
     breaches,
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
 D01 = "D01-S01-C1-G1"
 D02 = "D02-S01-C1-G1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 
 
 def at(*args) -> dt.datetime:
@@ -414,10 +415,10 @@ def test_board_pages(scene, browser):
         assert scene.intake.number not in text
 
         head = browser("unithead_sani").get("/board/").content.decode()
-        assert "Sanitation" in head and "Water Authority" not in head
+        assert "环卫处" in head and "水务局" not in head
 
         filtered = browser("supervisor").get("/board/", {"category": scene.water.pk})
-        assert "Sanitation" not in filtered.content.decode()
+        assert "环卫处" not in filtered.content.decode()
 
 
 def test_board_pages_are_404_without_a_board_role(scene, browser):

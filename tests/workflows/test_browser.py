@@ -14,13 +14,14 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from departments.demo import seed_accounts, seed_organisation  # noqa: E402
+from tests.images import png_bytes  # noqa: E402
 from workflows.management.commands.seed_demo import DEMO_CATEGORIES, DEMO_SCHEME  # noqa: E402
 from workflows.models import Case, CategoryScheme  # noqa: E402
 from workflows.services.categories import categories_import  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 GRID = "D01-S01-C1-G1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,20 +38,10 @@ def city(transactional_db, settings):
 
 
 @pytest.fixture
-def page(monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM reads
-    # are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(locale="en-US")
-        yield context.new_page()
-        browser.close()
+def page(chromium):
+    context = chromium.new_context(locale="en-US")
+    yield context.new_page()
+    context.close()
 
 
 def test_an_inspector_logs_in_and_reports_a_case(city, live_server, page):

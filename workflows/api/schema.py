@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 from ..integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -51,6 +52,25 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "bearerFormat": "co_<prefix>_<secret>",
             "description": "An API key; what it may do is limited by its scopes.",
+        }
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <token>` for staff (workflows.integrations.tokens, knox tokens)."""
+
+    target_class = "workflows.integrations.tokens.TokenAuthentication"
+    name = "tokenAuth"
+    priority = 1  # before drf-spectacular's own knox extension
+
+    def get_security_definition(self, auto_schema) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Token <token>` from POST /api/v1/auth/token/ (staff). Tokens expire (see "
+                "`expiry`) and are revoked by DELETE /api/v1/auth/token/."
+            ),
         }
 
 
@@ -150,9 +170,50 @@ def add_common_errors(result: dict, generator, request, public) -> dict:
     return result
 
 
-TOKEN_OUTPUT = inline_serializer(name="Token", fields={"token": serializers.CharField()})
+TOKEN_OUTPUT = inline_serializer(
+    name="Token",
+    fields={
+        "token": serializers.CharField(help_text="Shown once; only its hash is stored."),
+        "expiry": serializers.DateTimeField(help_text="The token is refused after this time."),
+    },
+)
 
 
 def json_or_multipart(serializer: type[serializers.Serializer]) -> dict:
     """Operations that take photos: JSON without them, multipart with repeated `photos`."""
     return {"application/json": serializer, "multipart/form-data": serializer}
+
+
+FILTER_TYPES = {
+    "ChoiceFilter": OpenApiTypes.STR,
+    "CharFilter": OpenApiTypes.STR,
+    "ModelChoiceFilter": OpenApiTypes.INT,
+}
+
+
+def filter_parameters(filterset_class) -> list[OpenApiParameter]:
+    """The query parameters of a django-filter FilterSet, for views that apply it by hand
+    (a date range `x` is `x_after` and `x_before`, dates as YYYY-MM-DD)."""
+    parameters = []
+    for name, item in filterset_class.base_filters.items():
+        kind = type(item).__name__
+        description = str(item.extra.get("help_text") or item.label or "")
+        if kind == "DateFromToRangeFilter":
+            for suffix in ("after", "before"):
+                parameters.append(
+                    OpenApiParameter(
+                        f"{name}_{suffix}", OpenApiTypes.DATE, description=f"{item.label}"
+                    )
+                )
+            continue
+        choices = item.extra.get("choices")
+        enum = [value for value, _label in choices] if isinstance(choices, list | tuple) else None
+        parameters.append(
+            OpenApiParameter(
+                name,
+                FILTER_TYPES.get(kind, OpenApiTypes.STR),
+                description=description,
+                enum=enum,
+            )
+        )
+    return parameters

@@ -7,15 +7,19 @@ selectors already loaded: no per-row queries.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
 from ..models import Source, Urgency
-from ..selectors.task_rows import TaskRow
+from ..selectors.case_search import DEFAULT_PAGE_SIZE as DEFAULT_CASE_PAGE
+from ..selectors.case_search import MAX_PAGE_SIZE as MAX_CASE_PAGE
+from ..selectors.reminders import reminder_count
 from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
 from ..services.photos import MAX_PHOTOS
 from ..sla.state import SlaSnapshot, case_sla, task_sla
+from ..sql.task_rows import TaskRow
 from .pagination import cursor_field, limit_field
 
 MAX_ID = 2**31 - 1  # larger ids cannot exist; refuse them as input instead of querying
@@ -219,7 +223,7 @@ def _datetime(value, zone) -> str | None:
 
 
 def task_row_output(row: TaskRow, *, user, now) -> dict:
-    """TaskOutput's representation of a plain row (selectors.task_rows), without DRF's
+    """TaskOutput's representation of a plain row (sql.task_rows), without DRF's
     per-field machinery: a list renders 25 to 100 of these per request."""
     sla = task_sla(row, now)
     zone = timezone.get_current_timezone()
@@ -261,12 +265,12 @@ class PhotoOutput(serializers.Serializer):
     kind = serializers.CharField()
 
     def get_url(self, attachment) -> str:
-        return self.context["request"].build_absolute_uri(attachment.file.url)
+        url = reverse("api:photo", kwargs={"photo_id": attachment.pk})
+        return self.context["request"].build_absolute_uri(url)
 
 
-class CaseOutput(serializers.Serializer):
-    """A case; context: `request`, `photos`, `open_tasks`, and `sees_reporter` (the reporter's
-    name and contact are left out otherwise)."""
+class CaseRowOutput(serializers.Serializer):
+    """A case in a list: what the search shows of it (the reporter is never in a list)."""
 
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -275,27 +279,41 @@ class CaseOutput(serializers.Serializer):
     lat = serializers.FloatField(allow_null=True)
     lng = serializers.FloatField(allow_null=True)
     address = serializers.CharField()
-    grid = serializers.CharField(source="grid.code", allow_null=True)
     area = UnitOutput(allow_null=True)
     source = serializers.CharField()
     urgency = serializers.CharField()
     stage = serializers.CharField()
     status = serializers.CharField()
     responsible_unit = UnitOutput(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CaseOutput(CaseRowOutput):
+    """A case; context: `request`, `photos`, `open_tasks`, and `sees_reporter` (the reporter's
+    name and contact are left out otherwise)."""
+
+    grid = serializers.CharField(source="grid.code", allow_null=True)
     duplicate_of = serializers.CharField(source="duplicate_of.number", allow_null=True)
     archive_type = serializers.CharField()
     rework_count = serializers.IntegerField()
+    reminder_count = serializers.SerializerMethodField()
     due_at = serializers.DateTimeField(allow_null=True)
     sla_state = serializers.SerializerMethodField()
     sla_used_percent = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-    closed_at = serializers.DateTimeField(allow_null=True)
     reporter_name = serializers.CharField()
     reporter_contact = serializers.CharField()
     photos = serializers.SerializerMethodField()
     open_tasks = serializers.SerializerMethodField()
 
     PRIVATE_FIELDS = ("reporter_name", "reporter_contact")
+
+    def get_reminder_count(self, case) -> int:
+        """催办 sent on the case (context `reminder_count`, else read)."""
+        if "reminder_count" in self.context:
+            return self.context["reminder_count"]
+        return reminder_count(case)
 
     def get_sla_state(self, case) -> str | None:
         return case_sla(case, timezone.now()).state
@@ -317,6 +335,13 @@ class CaseOutput(serializers.Serializer):
         return data
 
 
+class CaseListQuery(serializers.Serializer):
+    """The page of GET /api/v1/cases/ (the filters are the case search's, see the schema)."""
+
+    cursor = cursor_field()
+    limit = limit_field(default=DEFAULT_CASE_PAGE, maximum=MAX_CASE_PAGE)
+
+
 class EventOutput(serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.CharField()
@@ -333,3 +358,17 @@ def parse(serializer_class: type[serializers.Serializer], data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class CaseRemindInput(serializers.Serializer):
+    message = serializers.CharField(max_length=1000)
+
+
+class ReminderOutput(serializers.Serializer):
+    """A reminder (催办) sent: the case's count after it and whom it reached."""
+
+    case = serializers.IntegerField(source="case_id")
+    message = serializers.CharField(source="payload.message")
+    to = serializers.ListField(child=serializers.CharField(), source="payload.to")
+    created_at = serializers.DateTimeField()
+    reminder_count = serializers.IntegerField()

@@ -7,6 +7,8 @@ from . import (
     views_cases,
     views_masterdata,
     views_notifications,
+    views_photos,
+    views_reminders,
     views_sla,
     views_tasks,
     views_webhooks,
@@ -38,7 +40,13 @@ urlpatterns = [
         views_cases.CaseTimelineView.as_view(),
         name="case-timeline",
     ),
+    path("photos/<dbid:photo_id>/", views_photos.PhotoView.as_view(), name="photo"),
     path("cases/<dbid:case_id>/cancel/", views_cases.CaseCancelView.as_view(), name="case-cancel"),
+    path(
+        "cases/<dbid:case_id>/remind/",
+        views_reminders.CaseRemindView.as_view(),
+        name="case-remind",
+    ),
     path("tasks/", views_tasks.TaskListView.as_view(), name="task-list"),
     path("tasks/<dbid:task_id>/", views_tasks.TaskDetailView.as_view(), name="task-detail"),
     *(

@@ -8,18 +8,13 @@ the case's own tasks never change at the same time.
 from viewflow import this
 from viewflow.workflow import flow
 
-from .locking import ProcessRowLock
-from .nodes import Step
-from .views import task_redirect_view
+from ..services.transitions import flow_register
+from .base import CityFlow, step
 
 
-def step() -> Step:
-    return Step(task_redirect_view).onCreate(this.task_created)
-
-
-class ReviewFlow(flow.Flow):
+@flow_register("review")
+class ReviewFlow(CityFlow):
     process_title = "Review"
-    lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
 
     start_extension = flow.StartHandle(this.start_review).Next(this.extension_review)
     extension_review = step().Otherwise(this.end)
@@ -39,8 +34,3 @@ class ReviewFlow(flow.Flow):
         }
         activation.process.cityops_case = case
         return activation.process
-
-    def task_created(self, activation):
-        from ..services.tasks import task_open
-
-        task_open(activation=activation)

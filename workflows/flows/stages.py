@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from departments.models import Role
 
 from ..models import Stage
+from ..models.hotline import HOTLINE_POLICIES
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,15 @@ STAGES: dict[str, StagePolicy] = {
     ),
     Stage.PARKED: StagePolicy(Role.SHIFT_LEADER, "centre", (Outcome("resume"),)),
 }
+
+# The 12345 hotline flow (flows.hotline): its policies are in models.hotline (read there by
+# the hotline services without importing the flows package).
+STAGES.update(
+    {
+        stage: StagePolicy(role, lives_in, tuple(Outcome(n, r) for n, r in outcomes))
+        for stage, (role, lives_in, outcomes) in HOTLINE_POLICIES.items()
+    }
+)
 
 # Stages outside the main flow: they leave the case's stage as it is.
 REVIEW_STAGES = (Stage.EXTENSION_REVIEW, Stage.PARKING_REVIEW, Stage.PARKED)

@@ -46,7 +46,13 @@ EVENT_TYPES = (
     "sla.warning",
     "sla.breached",
     "case.closed",
+    # The 12345 hotline (never with the caller's name or phone: they are not on the case).
+    "order.created",
+    "order.replied",
+    "order.callback",
+    "order.closed",
 )
+HOTLINE_CALLBACK_ACTIONS = ("hl_satisfied", "hl_basic", "hl_unsatisfied", "hl_unreachable")
 TYPES_CACHE_SECONDS = 5.0
 # Event ids are uuid5(namespace, "<case event id>:<type>"): the same for every subscription.
 EVENT_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4e55-9a43-2f7b0c1de9a1")
@@ -84,7 +90,7 @@ def _is_outcome(event: CaseEvent) -> bool:
         task is not None
         and task.status == TaskStatus.DONE
         and bool(task.outcome)
-        and event.action in (task.outcome, f"{task.stage}_{task.outcome}")
+        and event.action in (task.outcome, f"{task.stage}_{task.outcome}", f"hl_{task.outcome}")
     )
 
 
@@ -106,6 +112,14 @@ def event_types(event: CaseEvent) -> list[str]:
         types.append("sla.breached")
     if action == "close":
         types.append("case.closed")
+    if action == "hl_report":
+        types.append("order.created")
+    if action == "hl_reply":
+        types.append("order.replied")
+    if action in HOTLINE_CALLBACK_ACTIONS:
+        types.append("order.callback")
+    if action.startswith("hl_") and moved and event.stage_to == Stage.ENDED:
+        types.append("order.closed")
     return types
 
 

@@ -10,6 +10,16 @@ from .cases import (
 )
 from .categories import Category, CategoryKind, CategoryScheme, LimitUnit, Urgency
 from .events import CaseEvent
+from .hotline import (
+    HotlineOrder,
+    ReplyChannel,
+    ReplyResult,
+    RequestType,
+    ReturnReason,
+    Satisfaction,
+    mask_name,
+    mask_phone,
+)
 from .integrations import (
     ApiKey,
     IdempotencyRecord,
@@ -18,6 +28,7 @@ from .integrations import (
     WebhookSubscription,
 )
 from .routing import RoutingRule
+from .search import SavedCaseFilter
 from .sla import (
     CaseRequest,
     Notification,
@@ -45,6 +56,7 @@ __all__ = [
     "Category",
     "CategoryKind",
     "CategoryScheme",
+    "HotlineOrder",
     "IdempotencyRecord",
     "LimitUnit",
     "Notification",
@@ -53,9 +65,15 @@ __all__ = [
     "PauseInterval",
     "PauseReason",
     "PhotoKind",
+    "ReplyChannel",
+    "ReplyResult",
     "RequestKind",
     "RequestStatus",
+    "RequestType",
+    "ReturnReason",
     "RoutingRule",
+    "Satisfaction",
+    "SavedCaseFilter",
     "Scope",
     "Source",
     "Stage",
@@ -65,4 +83,6 @@ __all__ = [
     "Urgency",
     "WebhookDelivery",
     "WebhookSubscription",
+    "mask_name",
+    "mask_phone",
 ]

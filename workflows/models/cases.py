@@ -1,5 +1,7 @@
 """Cases (案卷): the concrete, indexed record of a reported problem, linked to its process."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +32,16 @@ class Stage(models.TextChoices):
     EXTENSION_REVIEW = "extension_review", _("Extension decision (延期审批)")
     PARKING_REVIEW = "parking_review", _("Parking decision (挂账审批)")
     PARKED = "parked", _("Parked: resume (挂账恢复)")
+    # The 12345 hotline flow (workflows.flows.hotline):
+    HL_INTAKE = "hl_intake", _("Hotline intake (受理)")
+    HL_LEAD_SIGN = "hl_lead_sign", _("Sign-for, lead unit (主办签收)")
+    HL_ASSIST_SIGN = "hl_assist_sign", _("Sign-for, assisting unit (协办签收)")
+    HL_LEAD_REPLY = "hl_lead_reply", _("Handling and reply (办理答复)")
+    HL_ASSIST_FEEDBACK = "hl_assist_feedback", _("Assisting feedback (协办反馈)")
+    HL_LEAD_RULING = "hl_lead_ruling", _("Return ruling, lead (退单终审)")
+    HL_ASSIST_RULING = "hl_assist_ruling", _("Return ruling, assisting (协办退单终审)")
+    HL_CALLBACK = "hl_callback", _("Callback (回访)")
+    HL_REHANDLE = "hl_rehandle", _("Re-handling (重办)")
 
 
 class CaseStatus(models.TextChoices):
@@ -140,6 +152,13 @@ class Case(models.Model):
             models.Index(fields=["responsible_unit", "status"]),
             models.Index(fields=["area", "created_at"]),
             models.Index(fields=["category", "created_at"]),
+            # Case search: a caller's cases by phone (exact), the open cases by due time.
+            models.Index(
+                fields=["reporter_contact"],
+                name="case_reporter_contact",
+                condition=~models.Q(reporter_contact=""),
+            ),
+            models.Index(fields=["status", "due_at"], name="case_status_due"),
         ]
 
     def __str__(self) -> str:
@@ -166,7 +185,9 @@ class PhotoKind(models.TextChoices):
 
 
 def _photo_path(instance: "Attachment", filename: str) -> str:
-    return f"cases/{instance.case.number[:4]}/{instance.case.number}/{filename}"
+    """A random name with a fixed extension: the uploaded name is never used (photos are
+    re-encoded as JPEG by services.photos and served only through an access-checked view)."""
+    return f"cases/{instance.case.number[:4]}/{secrets.token_hex(16)}.jpg"
 
 
 class Attachment(models.Model):

@@ -8,6 +8,7 @@ class CategoryKind(models.TextChoices):
     COMPONENT = "component", _("Component (部件)")
     EVENT = "event", _("Event (事件)")
     MATTER = "matter", _("Matter (事项)")
+    HOTLINE = "hotline", _("Hotline request (热线诉求)")
 
 
 class LimitUnit(models.TextChoices):
@@ -50,6 +51,9 @@ class Category(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=CategoryKind.choices)
     major_code = models.CharField(_("major code"), max_length=4)
     major_name = models.CharField(_("major class"), max_length=80)
+    # Three-level schemes (the hotline's 大类/中类/小类, GB/T 39666-2020 style) only.
+    middle_code = models.CharField(_("middle code"), max_length=6, blank=True)
+    middle_name = models.CharField(_("middle class"), max_length=80, blank=True)
     code = models.CharField(_("code"), max_length=8)
     name = models.CharField(_("name"), max_length=120)
     default_unit = models.ForeignKey(

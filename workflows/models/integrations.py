@@ -10,6 +10,7 @@ class Scope(models.TextChoices):
     CASES_READ = "cases:read", _("Read cases and categories")
     TASKS_ACT = "tasks:act", _("Act on tasks (as the key's unit and role)")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhooks")
+    HOTLINE_REPORT = "hotline:report", _("Report hotline orders (with caller data)")
     INDICATORS_READ = "indicators:read", _("Read indicators (as the key's user sees them)")
 
 

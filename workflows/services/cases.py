@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,6 @@ from workflows import access
 
 from ..models import (
     Case,
-    CaseSequence,
     CaseStatus,
     CaseTask,
     Category,
@@ -27,7 +26,9 @@ from ..models import (
 )
 from .errors import Conflict, not_found
 from .events import event_record
+from .numbering import case_number_next
 from .photos import photos_attach, photos_validate
+from .transitions import flow_start, process_cancel, process_locked
 
 
 @dataclass
@@ -78,30 +79,8 @@ def _category(report: CaseReport, scheme_id: int | None) -> Category:
     return category
 
 
-def case_number_next(year: int) -> str:
-    """The next number of the year, e.g. 2026-000123 (the counter row serialises writers)."""
-    table = CaseSequence._meta.db_table
-    for _attempt in range(3):
-        with connection.cursor() as cursor:  # one statement: increment and read back
-            cursor.execute(
-                f"UPDATE {table} SET last = last + 1 WHERE year = %s RETURNING last", [year]
-            )
-            row = cursor.fetchone()
-        if row:
-            return f"{year}-{row[0]:06d}"
-        try:
-            with transaction.atomic():
-                CaseSequence.objects.create(year=year, last=1)
-            return f"{year}-{1:06d}"
-        except IntegrityError:
-            continue
-    raise Conflict(_("Could not allocate a case number; try again."))
-
-
 def case_report(*, actor, report: CaseReport) -> Case:
     """Record a reported problem and start its flow at intake; nothing is kept on bad input."""
-    from ..flows import CaseFlow
-
     cell, lat, lng = _locate(report)
     units = reference_snapshot().units
     city_id = units.city_id(cell.area_id)
@@ -138,7 +117,7 @@ def case_report(*, actor, report: CaseReport) -> Case:
             unit_id=cell.area_id,
             payload={"source": report.source, "category": category.code},
         )
-        process = CaseFlow.start.run(case=case)
+        process = flow_start("case", case=case)
         case.process = process
         save_fields(case, ["process", "stage"])
     return case
@@ -146,19 +125,17 @@ def case_report(*, actor, report: CaseReport) -> Case:
 
 def case_cancel(*, actor, case: Case, reason: str) -> Case:
     """The shift leader cancels (作废) an open case with a reason; its open tasks end."""
-    from ..flows import CaseFlow
-
     if not access.can_view_case(actor, case):
         raise not_found()
     if not access.can_cancel_case(actor, case):
         raise Conflict(_("Only the shift leader may cancel a case."), "not_allowed")
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for cancelling.")})
-    with transaction.atomic(), CaseFlow.lock(case.process_id):
+    with transaction.atomic(), process_locked(case.process):
         case = Case.objects.get(pk=case.pk)
         if not case.is_open:
             raise Conflict(_("The case is not open."), "case_not_open")
-        CaseFlow.instance.cancel(case.process)
+        process_cancel(case.process)
         now = timezone.now()
         CaseTask.objects.filter(case=case, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]).update(
             status=TaskStatus.CANCELLED, finished_at=now
@@ -166,7 +143,7 @@ def case_cancel(*, actor, case: Case, reason: str) -> Case:
         stage_from = case.stage
         case.status, case.stage, case.closed_at = CaseStatus.CANCELLED, Stage.ENDED, now
         case.archive_reason = reason.strip()
-        case.save(update_fields=["status", "stage", "closed_at", "archive_reason", "updated_at"])
+        save_fields(case, ["status", "stage", "closed_at", "archive_reason", "updated_at"])
         event_record(
             case=case,
             action="cancel",

@@ -12,11 +12,12 @@ from departments.models import Unit, UnitKind
 
 from ..flows.stages import ENDING_OUTCOMES, REVIEW_STAGES, STAGES
 from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, TaskStatus
+from ..selectors.lookups import case_by_ref, unit_by_ref
 from .errors import Conflict
 from .events import event_record
 from .photos import photos_attach, photos_validate
 from .requests import review_apply
-from .tasks import _check_actor, _locked
+from .transitions import task_actor_check, task_advance, task_locked
 
 CHOSEN_ARCHIVE_TYPES = (ArchiveType.ERRONEOUS, ArchiveType.SPECIAL)
 # What completing a task may change on its case: the outcome itself (_apply), the next task
@@ -49,15 +50,7 @@ def _text(data: dict, name: str) -> str:
 
 
 def _resolve_duplicate(task: CaseTask, value) -> Case:
-    ref = str(value).strip() if value is not None else ""
-    qs = Case.objects.exclude(pk=task.case_id)
-    original = (
-        qs.filter(number=ref)
-        if "-" in ref
-        else qs.filter(pk=int(ref))
-        if ref.isascii() and ref.isdigit() and len(ref) < 19  # "²".isdigit(); bigint range
-        else qs.none()
-    ).first()
+    original = case_by_ref(value, queryset=Case.objects.exclude(pk=task.case_id))
     if original is None:
         raise ValidationError({"duplicate_of": _("Give the number of another existing case.")})
     return original
@@ -67,10 +60,7 @@ def _resolve_unit(task: CaseTask, value) -> Unit:
     ref = value if value not in (None, "") else task.payload.get("suggested_unit")
     if ref in (None, ""):
         raise ValidationError({"unit": _("No unit is suggested: choose the unit.")})
-    ref = str(ref).strip()
-    qs = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True)
-    by_pk = ref.isascii() and ref.isdigit() and len(ref) < 19
-    unit = (qs.filter(pk=int(ref)) if by_pk else qs.filter(code=ref)).first()
+    unit = unit_by_ref(ref, queryset=Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True))
     if unit is None:
         raise ValidationError({"unit": _("Unknown or inactive handling unit.")})
     return unit
@@ -160,9 +150,9 @@ def task_complete(
     *, actor, task: CaseTask, outcome: str, data: dict | None = None, photos=()
 ) -> CaseTask:
     """Finish a task the actor holds with one of its stage's outcomes; the flow moves on."""
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     cleaned = _clean(task, outcome, data or {}, photos)
-    with _locked(task) as (task, flow_task):
+    with task_locked(task) as (task, flow_task):
         if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
             raise (
                 Conflict(_("Claim the task before completing it."), "not_holder")
@@ -190,10 +180,7 @@ def task_complete(
                     now=timezone.now(),
                 )
             )
-        flow_task.process.data["outcome"] = outcome
-        activation = flow_task.flow_task.activation_class(flow_task)
-        activation.start(None)
-        activation.execute()
+        task_advance(flow_task, outcome)
         if case.status != CaseStatus.OPEN:
             case.stage = Stage.ENDED
         save_fields(case, CASE_FIELDS_MOVED)

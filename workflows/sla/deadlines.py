@@ -98,13 +98,14 @@ def task_sla_fields(
     start: dt.datetime,
     previous: CaseTask | None = None,
     snapshot: Snapshot | None = None,
+    deadline: Deadline | None = None,
 ) -> dict:
     """The SLA columns of a task opening now: due time, its limit and calendar, and the
-    moment of its first escalation level."""
+    moment of its first escalation level (`deadline`: a due time its flow computed)."""
     from .thresholds import levels_for, next_threshold
 
     snapshot = snapshot or reference_snapshot()
-    deadline = task_deadline(case, stage, start, previous, snapshot)
+    deadline = deadline or task_deadline(case, stage, start, previous, snapshot)
     fields = {
         "due_at": deadline.due_at,
         "limit_value": deadline.limit_value,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -75,7 +75,12 @@ def task_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def task_detail_view(request: HttpRequest, task_id: int) -> HttpResponse:
-    return render_task_page(request, task_or_404(request.user, task_id))
+    task = task_or_404(request.user, task_id)
+    if task.stage.startswith("hl_"):  # a 12345 order's task: acted on from the order's page
+        return redirect(
+            reverse("workflows:hotline-order", args=[task.case_id]) + f"#task-{task.pk}"
+        )
+    return render_task_page(request, task)
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from departments.demo import seed_accounts, seed_organisation
 from indicators.demo import seed_history
 from workflows.demo import seed_cases, seed_short_limit_category
+from workflows.flows.hotline_demo import seed_orders
 from workflows.models import CategoryScheme
 from workflows.services.categories import categories_import
 
@@ -46,11 +47,12 @@ class Command(BaseCommand):
         seed_short_limit_category(scheme_id=org.city.category_scheme_id)
         cases = seed_cases(scheme_id=org.city.category_scheme_id)
         history = seed_history()  # months of ended cases for the indicator pages
+        orders = seed_orders()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo city ready: {len(org.units)} handling units, categories "
                 f"({result.created} new, {result.updated} updated, {result.unchanged} unchanged), "
-                f"accounts {', '.join(users)}; {cases} demo cases created, "
-                f"{history} cases of history."
+                f"accounts {', '.join(users)}; {cases} demo cases and {orders} hotline orders "
+                f"created, {history} cases of history."
             )
         )

@@ -1,0 +1,749 @@
+"""The 12345 hotline's state changes: take a call (create the order), open its tasks (called by
+the flow), and complete a task with an outcome: dispatch, direct answer, sign-for, return and
+the final ruling, assisting feedback, the lead's reply, callback and re-handling.
+
+Every transition goes through `services.transitions` (the process lock taken from the order's
+own flow class, the task read again under it, the activation run, the next tasks opened); this
+module checks access and input first, applies the outcome to the order and case, and writes
+the audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from viewflow.workflow.models import Task as FlowTask
+from viewflow.workflow.status import STATUS
+
+from cityops.compiled_queries import insert, save_fields
+from departments.models import Role, Unit, UnitKind
+from departments.reference import reference_snapshot
+from departments.selectors import grid_cell_at
+from workflows import access
+
+from ..integrations.sms import CHANNEL as SMS_CHANNEL
+from ..models import (
+    Case,
+    CaseStatus,
+    CaseTask,
+    Category,
+    CategoryKind,
+    HotlineOrder,
+    OutboxMessage,
+    ReplyChannel,
+    ReplyResult,
+    RequestType,
+    ReturnReason,
+    Source,
+    Stage,
+    TaskStatus,
+    Urgency,
+)
+from ..models.hotline import (
+    ASSIST_STAGES,
+    HOTLINE_POLICIES,
+    hotline_lives_in,
+    hotline_outcomes,
+    hotline_role,
+)
+from ..selectors.lookups import case_by_ref, unit_by_ref
+from ..sla.deadlines import task_sla_fields
+from ..sla.hotline import handling_due, hotline_deadline, next_working_day_start
+from .errors import Conflict, not_found
+from .events import event_record
+from .notifications import notify, users_holding
+from .numbering import case_number_next
+from .routing import route_suggest
+
+ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
+# Callback outcomes that close the order (an unsatisfied one closes it the second time).
+CALLBACK_OUTCOMES = ("satisfied", "basic", "unsatisfied", "unreachable")
+
+
+# --- taking the call -------------------------------------------------------------------------
+
+
+@dataclass
+class OrderReport:
+    """What the agent (or a 12345 platform through the API) records of a citizen's call."""
+
+    centre: Unit | int
+    category: Category | int
+    request_type: str
+    text: str
+    caller_name: str = ""
+    caller_phone: str = ""
+    urgency: str = Urgency.NORMAL
+    reply_channel: str = ReplyChannel.PHONE
+    reply_address: str = ""
+    address: str = ""
+    lat: float | None = None
+    lng: float | None = None
+    errors: dict = field(default_factory=dict)
+
+
+def hotline_categories():
+    """The active hotline categories (大类/中类/小类), in code order."""
+    return Category.objects.filter(kind=CategoryKind.HOTLINE, is_active=True).order_by("code")
+
+
+def _check_report(report: OrderReport) -> tuple[Unit, Category]:
+    errors = {}
+    centre_id = getattr(report.centre, "pk", report.centre)
+    centre = Unit.objects.filter(pk=centre_id, kind=UnitKind.HOTLINE, is_active=True).first()
+    if centre is None:
+        errors["centre"] = _("Unknown hotline centre.")
+    category_id = getattr(report.category, "pk", report.category)
+    category = hotline_categories().filter(pk=category_id).first()
+    if category is None:
+        errors["category"] = _("Choose a hotline category.")
+    if report.request_type not in RequestType.values:
+        errors["request_type"] = _("Choose the request type.")
+    if report.urgency not in Urgency.values:
+        errors["urgency"] = _("Choose the urgency.")
+    if report.reply_channel not in ReplyChannel.values:
+        errors["reply_channel"] = _("Choose how the citizen wants the reply.")
+    if not report.text.strip():
+        errors["text"] = _("Write down what the citizen asks.")
+    phone = report.caller_phone.strip()
+    if phone and not (phone.replace("-", "").replace("+", "").isdigit() and 5 <= len(phone) <= 20):
+        errors["caller_phone"] = _("Enter a phone number (digits only).")
+    if report.reply_channel in (ReplyChannel.PHONE, ReplyChannel.SMS) and not phone:
+        errors["caller_phone"] = _("A reply by phone or SMS needs the caller's phone.")
+    if report.reply_channel == ReplyChannel.EMAIL and "@" not in report.reply_address:
+        errors["reply_address"] = _("A reply by e-mail needs the address.")
+    if errors:
+        raise ValidationError(errors)
+    return centre, category
+
+
+def order_create(*, actor, report: OrderReport) -> HotlineOrder:
+    """The order and its case (numbered like every case), in the caller's transaction; the
+    flow is started by `flows.hotline.order_report`."""
+    centre, category = _check_report(report)
+    if actor is not None and getattr(actor, "pk", None):
+        scope = access.staff_scope(actor)
+        if not (scope.is_superuser or scope.holds(centre.pk, Role.HOTLINE_AGENT)):
+            raise not_found()
+    units = reference_snapshot().units
+    cell = None
+    if report.lat is not None and report.lng is not None:
+        cell = grid_cell_at(report.lat, report.lng)
+    now = timezone.now()
+    case = Case(
+        number=case_number_next(timezone.localtime(now).year),
+        city_id=units.city_id(centre.pk),
+        category=category,
+        description=report.text.strip(),
+        lat=report.lat,
+        lng=report.lng,
+        grid=cell,
+        area=cell.area if cell else None,
+        address=report.address.strip(),
+        source=Source.HOTLINE,
+        urgency=report.urgency,
+        reported_by=actor if getattr(actor, "pk", None) else None,
+        created_at=now,
+    )
+    insert(case)
+    order = HotlineOrder(
+        case=case,
+        centre=centre,
+        caller_name=report.caller_name.strip(),
+        caller_phone=report.caller_phone.strip(),
+        request_type=report.request_type,
+        reply_channel=report.reply_channel,
+        reply_address=report.reply_address.strip(),
+        query_code=f"{secrets.randbelow(10**6):06d}",
+    )
+    order.save(force_insert=True)
+    event_record(
+        case=case,
+        action="hl_report",
+        actor=actor,
+        stage_to=Stage.HL_INTAKE,
+        unit_id=centre.pk,
+        payload={"request_type": report.request_type, "category": category.code},
+    )
+    return order
+
+
+# --- tasks opening (called by the flow) -------------------------------------------------------
+
+
+def hotline_task_open(*, activation) -> CaseTask:
+    """Index a hotline task for the task lists: its unit, role and due time."""
+    process = activation.process
+    order = getattr(process, "cityops_order", None)
+    if order is None:
+        order = HotlineOrder.objects.select_related("case__category").get(pk=process.data["case"])
+        process.cityops_order = order
+    case = order.case
+    stage = activation.flow_task.name
+    lives_in = hotline_lives_in(stage)
+    if lives_in == "hotline_centre":
+        unit_id = order.centre_id
+    elif lives_in == "lead":
+        unit_id = order.lead_unit_id
+    else:
+        unit_id = (activation.task.data or {}).get("unit")
+    snapshot = reference_snapshot()
+    start = activation.task.created
+    payload: dict = {}
+    if stage == Stage.HL_INTAKE:
+        payload = route_suggest(case, snapshot).as_payload()
+    if stage == Stage.HL_CALLBACK:
+        payload["opens_at"] = next_working_day_start(case, start, snapshot).isoformat()
+    if stage in (Stage.HL_LEAD_REPLY, Stage.HL_ASSIST_FEEDBACK) and process.data.pop("ruled", None):
+        payload["ruled"] = True  # a return was rejected: the unit must handle it
+    deadline = hotline_deadline(case, order, stage, start, snapshot)
+    task = CaseTask(
+        task=activation.task,
+        case=case,
+        stage=stage,
+        role=hotline_role(stage),
+        unit_id=unit_id,
+        created_at=start,
+        payload=payload,
+        **task_sla_fields(case, stage, start, None, snapshot, deadline=deadline),
+    )
+    insert(task)
+    if stage not in ASSIST_OPEN_STAGES:
+        case.stage = stage
+    if stage == Stage.HL_LEAD_REPLY:
+        case.due_at = task.due_at
+    return task
+
+
+# --- the transition (until services.transitions serves every flow) ----------------------------
+
+
+class _Move:
+    """A transition under the process lock: the task read again, its flow task and process."""
+
+    def __init__(self, task: CaseTask, flow_task, actor):
+        self.task, self.flow_task, self.actor = task, flow_task, actor
+        self.process = flow_task.process
+
+    def run(self, route: str) -> None:
+        """Record the route and run the task's activation: the next tasks open."""
+        flow_task = self.flow_task
+        if flow_task.status == STATUS.NEW:  # signed for (taken) by completing it
+            flow_task.owner, flow_task.status = self.actor, STATUS.ASSIGNED
+        self.process.data["outcome"] = route
+        activation = flow_task.flow_task.activation_class(flow_task)
+        activation.start(None)
+        activation.execute()
+        save_fields(self.process, ["data"])
+
+    def cancel(self, other: CaseTask) -> None:
+        """Cancel another open task of the same process (its flow task)."""
+        flow_task = FlowTask.objects.get(pk=other.pk)
+        flow_task.flow_task.activation_class(flow_task).cancel()
+
+
+@contextmanager
+def task_transition(task: CaseTask, *, actor):
+    """Lock the task's process through its own flow class, read the task again, yield."""
+    flow_class = FlowTask.objects.get(pk=task.pk).flow_task.flow_class
+    with flow_class.lock(task.case.process_id):
+        fresh = CaseTask.objects.select_related("task__process", "case__category").get(pk=task.pk)
+        fresh.task.process.cityops_case = fresh.case
+        yield _Move(fresh, fresh.task, actor)
+
+
+# --- completing a task ------------------------------------------------------------------------
+
+
+def _text(data: dict, name: str) -> str:
+    value = data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _handling_unit(ref, name: str) -> Unit:
+    unit = unit_by_ref(ref, queryset=Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True))
+    if unit is None:
+        raise ValidationError({name: _("Unknown or inactive handling unit.")})
+    return unit
+
+
+def _clean_dispatch(task: CaseTask, data: dict) -> dict:
+    ref = data.get("lead_unit") or task.payload.get("suggested_unit")
+    if ref in (None, ""):
+        raise ValidationError({"lead_unit": _("Choose the lead unit.")})
+    lead = _handling_unit(ref, "lead_unit")
+    refs = data.get("assist_units") or []
+    if isinstance(refs, str):
+        refs = [r for r in refs.replace(",", " ").split() if r]
+    assist: list[Unit] = []
+    for ref in refs:
+        unit = _handling_unit(ref, "assist_units")
+        if unit.pk == lead.pk:
+            raise ValidationError({"assist_units": _("The lead unit cannot also assist.")})
+        if unit not in assist:
+            assist.append(unit)
+    return {"lead_unit": lead, "assist_units": assist}
+
+
+def _clean_return(task: CaseTask, data: dict) -> dict:
+    if task.payload.get("ruled"):
+        raise Conflict(
+            _("The hotline centre has ruled that your unit handles this order."), "ruled"
+        )
+    code = _text(data, "reason_code")
+    if code not in ReturnReason.values:
+        raise ValidationError({"reason_code": _("Choose the reason for the return.")})
+    reason = _text(data, "reason")
+    if code == ReturnReason.OTHER and not reason:
+        raise ValidationError({"reason": _("Say why the order is returned.")})
+    return {"reason_code": code, "reason": reason}
+
+
+def _clean_reply(data: dict) -> dict:
+    errors = {}
+    if not _text(data, "reply"):
+        errors["reply"] = _("Write the reply to the citizen.")
+    contact = _text(data, "reply_contact")
+    if contact not in (ReplyChannel.PHONE, ReplyChannel.SMS, ReplyChannel.EMAIL):
+        errors["reply_contact"] = _("Say how the citizen was contacted.")
+    if _text(data, "reply_result") not in ReplyResult.values:
+        errors["reply_result"] = _("Choose the result.")
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "reply": _text(data, "reply"),
+        "reply_contact": contact,
+        "reply_result": _text(data, "reply_result"),
+    }
+
+
+def _clean_ruling(task: CaseTask, outcome: str, data: dict) -> dict:
+    if outcome == "reject":
+        if not _text(data, "reason"):
+            raise ValidationError({"reason": _("Say why the return is rejected.")})
+        return {"reason": _text(data, "reason")}
+    ref = data.get("unit")
+    if ref in (None, "") and task.stage == Stage.HL_ASSIST_RULING:
+        return {"unit": None}  # the assisting unit is dropped
+    if ref in (None, ""):
+        raise ValidationError({"unit": _("Choose the unit the order goes to now.")})
+    unit = _handling_unit(ref, "unit")
+    returned_by = task.payload.get("returned_by")
+    if unit.pk == returned_by:
+        raise ValidationError({"unit": _("Choose another unit than the one that returned it.")})
+    return {"unit": unit}
+
+
+def _clean_callback(task: CaseTask, outcome: str, data: dict) -> dict:
+    cleaned: dict = {"notes": _text(data, "notes")}
+    if outcome == "unsatisfied":
+        if not cleaned["notes"]:
+            raise ValidationError({"notes": _("Write down why the citizen is unsatisfied.")})
+        cleaned["unit_fault"] = str(data.get("unit_fault", "")).lower() in ("1", "true", "on")
+    if outcome == "unreachable":
+        attempts = str(data.get("attempts", "")).strip()
+        needed = settings.CITYOPS_HOTLINE_CALLBACK_ATTEMPTS
+        if not (attempts.isascii() and attempts.isdigit()) or int(attempts) < needed:
+            raise ValidationError(
+                {"attempts": _("Try at least %(n)d times before giving up.") % {"n": needed}}
+            )
+        cleaned["attempts"] = int(attempts)
+    return cleaned
+
+
+def _clean(task: CaseTask, outcome: str, data: dict) -> dict:
+    """Check the outcome and its input before anything is locked or written."""
+    if task.stage not in HOTLINE_POLICIES:
+        raise not_found()
+    names = hotline_outcomes(task.stage)
+    if outcome not in names:
+        raise ValidationError(
+            {"outcome": _("Choose one of: %(names)s.") % {"names": ", ".join(names)}}
+        )
+    if outcome == "dispatch":
+        return _clean_dispatch(task, data)
+    if outcome == "answer":
+        if not _text(data, "answer"):
+            raise ValidationError({"answer": _("Write down the answer given.")})
+        return {"answer": _text(data, "answer")}
+    if outcome == "merge":
+        return {"merge_into": _merge_target(task.case, data.get("merge_into"))}
+    if outcome == "return":
+        return _clean_return(task, data)
+    if outcome == "reply":
+        return _clean_reply(data)
+    if outcome == "feedback":
+        if not _text(data, "feedback"):
+            raise ValidationError({"feedback": _("Write the feedback for the lead unit.")})
+        return {"feedback": _text(data, "feedback")}
+    if outcome in ("accept", "reject"):
+        return _clean_ruling(task, outcome, data)
+    if outcome in CALLBACK_OUTCOMES:
+        return _clean_callback(task, outcome, data)
+    return {}
+
+
+def _merge_target(case: Case, ref) -> Case:
+    target = case_by_ref(ref, queryset=Case.objects.exclude(pk=case.pk))
+    if target is None or not target.is_open:
+        raise ValidationError({"merge_into": _("Give the number of another open order or case.")})
+    return target
+
+
+def hotline_allowed_outcomes(actor, task: CaseTask) -> list[str]:
+    """The outcomes the actor may choose on a hotline task (an open task is signed for, or
+    taken, by choosing one)."""
+    if not task.is_open or not access.can_act_on_task(actor, task):
+        return []
+    if task.status == TaskStatus.CLAIMED and task.owner_id != getattr(actor, "pk", None):
+        return []
+    names = hotline_outcomes(task.stage)
+    if task.payload.get("ruled"):
+        names = [n for n in names if n != "return"]
+    return names
+
+
+def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None = None) -> CaseTask:
+    """Finish a hotline task with one of its stage's outcomes; the flow moves on."""
+    if not access.can_act_on_task(actor, task):
+        raise not_found()
+    cleaned = _clean(task, outcome, data or {})
+    with task_transition(task, actor=actor) as move:
+        task = move.task
+        if not task.is_open:
+            raise Conflict(_("The task is already done."), "task_done")
+        if task.status == TaskStatus.CLAIMED and task.owner_id != actor.pk:
+            raise Conflict(_("Another colleague holds this task."), "task_taken")
+        if task.stage == Stage.HL_CALLBACK:
+            _callback_may_start(task)
+        if outcome == "merge" and not cleaned["merge_into"].is_open:
+            raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
+        order = HotlineOrder.objects.select_related("case").get(pk=task.case_id)
+        order.case = case = task.case
+        move.process.cityops_order = order
+        stage_from = case.stage
+        route, said = _apply(order, task, outcome, cleaned, move)
+        move.run(route)
+        _after(order, task, outcome)
+        if outcome == "merge":
+            _merged_notify(order, cleaned["merge_into"])
+        if case.status == CaseStatus.CLOSED:
+            order_closed_notify(order)
+        save_fields(
+            case,
+            ["stage", "status", "due_at", "responsible_unit", "closed_at", "updated_at"],
+        )
+        order.save()
+        task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
+        task.owner_id = task.owner_id or actor.pk
+        task.payload = {**task.payload, **said}
+        save_fields(task, ["status", "outcome", "finished_at", "owner", "payload"])
+        event_record(
+            case=case,
+            task=task,
+            action=f"hl_{outcome}",
+            actor=actor,
+            stage_from=stage_from,
+            stage_to=case.stage,
+            payload=said,
+        )
+    return task
+
+
+def _callback_may_start(task: CaseTask) -> None:
+    """Callbacks are made from the next working day after the reply (if so configured)."""
+    opens = task.payload.get("opens_at")
+    if not (settings.CITYOPS_HOTLINE_CALLBACK_NEXT_DAY and opens):
+        return
+    opens_at = dt.datetime.fromisoformat(opens)
+    if timezone.now() < opens_at:
+        when = f"{timezone.localtime(opens_at):%Y-%m-%d %H:%M}"
+        raise Conflict(
+            _("The callback is made from the next working day (%(when)s).") % {"when": when},
+            "too_early",
+        )
+
+
+def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, move):
+    """The outcome's effect on the order before the flow moves on: (route, event payload)."""
+    case, now, data = order.case, timezone.now(), move.process.data
+    said: dict = {}
+    route = outcome
+    if outcome == "dispatch":
+        lead, assist = cleaned["lead_unit"], cleaned["assist_units"]
+        order.lead_unit, order.assist_units = lead, [u.pk for u in assist]
+        order.dispatched_at = now
+        order.handling_due_at = handling_due(case, order, now)
+        case.responsible_unit = lead
+        data["lead_unit"], data["assist_units"] = lead.pk, [u.pk for u in assist]
+        said = {"lead_unit": lead.code, "assist_units": [u.code for u in assist]}
+    elif outcome == "answer":
+        order.answer = cleaned["answer"]
+        _close(case, now)
+        said = {"answer": cleaned["answer"]}
+    elif outcome == "merge":
+        order.merged_into = cleaned["merge_into"]
+        case.status, case.closed_at = CaseStatus.DUPLICATE, now
+        said = {"merge_into": cleaned["merge_into"].number}
+    elif outcome == "return":
+        order.return_count += 1
+        data["returned_by"] = task.unit_id
+        said = {"reason_code": cleaned["reason_code"], "reason": cleaned["reason"]}
+    elif outcome == "sign":
+        pass
+    elif outcome == "feedback":
+        said = {"feedback": cleaned["feedback"]}
+    elif outcome == "reply":
+        _proceed_without_late(order, task, move)
+        order.reply_text, order.reply_contact = cleaned["reply"], cleaned["reply_contact"]
+        order.reply_result, order.replied_at = cleaned["reply_result"], now
+        said = dict(cleaned)
+    elif outcome == "accept":
+        unit = cleaned["unit"]
+        route = "redispatch" if unit is not None else "drop"
+        if unit is not None and task.stage == Stage.HL_LEAD_RULING:
+            order.lead_unit = case.responsible_unit = unit
+        elif unit is not None:
+            order.assist_units = [
+                unit.pk if u == task.payload.get("returned_by") else u for u in order.assist_units
+            ]
+            data["next_unit"] = unit.pk
+        else:
+            order.assist_units = [
+                u for u in order.assist_units if u != task.payload.get("returned_by")
+            ]
+        said = {"unit": unit.code if unit else None}
+    elif outcome == "reject":
+        data["ruled"] = True
+        data["next_unit"] = task.payload.get("returned_by")
+        said = {"reason": cleaned["reason"]}
+    elif outcome in CALLBACK_OUTCOMES:
+        order.satisfaction = outcome
+        order.callback_notes = cleaned.get("notes", "")
+        said = dict(cleaned)
+        rehandle = (
+            outcome == "unsatisfied" and cleaned.get("unit_fault") and not order.rehandle_count
+        )
+        if rehandle:
+            order.rehandle_count += 1
+            route = "rehandle"
+        else:
+            _close(case, now)
+    return route, said
+
+
+def _close(case: Case, now) -> None:
+    case.status, case.closed_at = CaseStatus.CLOSED, now
+
+
+def _after(order: HotlineOrder, task: CaseTask, outcome: str) -> None:
+    """After the flow moved: a ruling's task remembers which unit returned the order."""
+    if outcome == "return":
+        _mark_ruling(task)
+    if order.case.status != CaseStatus.OPEN:
+        order.case.stage = Stage.ENDED
+
+
+def _mark_ruling(task: CaseTask) -> None:
+    ruling = (
+        CaseTask.objects.filter(
+            case_id=task.case_id,
+            status=TaskStatus.OPEN,
+            stage__in=(Stage.HL_LEAD_RULING, Stage.HL_ASSIST_RULING),
+        )
+        .order_by("-created_at", "-task_id")
+        .first()
+    )
+    if ruling is not None:
+        ruling.payload = {**ruling.payload, "returned_by": task.unit_id}
+        save_fields(ruling, ["payload"])
+
+
+def assisting_feedback_due(order: HotlineOrder):
+    """When the assisting units' feedback is due (their time runs out)."""
+    return hotline_deadline(
+        order.case, order, Stage.HL_ASSIST_FEEDBACK, order.dispatched_at, None
+    ).due_at
+
+
+def _proceed_without_late(order: HotlineOrder, task: CaseTask, move) -> None:
+    """The lead replies only after every assisting unit gave its feedback or ran out of
+    time; late branches are cancelled and their missing feedback recorded."""
+    if task.stage != Stage.HL_LEAD_REPLY:
+        return
+    waiting = list(
+        CaseTask.objects.filter(
+            case_id=task.case_id,
+            stage__in=ASSIST_OPEN_STAGES,
+            status__in=(TaskStatus.OPEN, TaskStatus.CLAIMED),
+        ).select_related("unit")
+    )
+    if not waiting:
+        return
+    now = timezone.now()
+    if now < assisting_feedback_due(order):
+        names = ", ".join(sorted({t.unit.name for t in waiting}))
+        raise Conflict(
+            _("Waiting for the assisting units' feedback: %(units)s.") % {"units": names},
+            "waiting_feedback",
+        )
+    for late in waiting:
+        move.cancel(late)
+        late.status, late.finished_at = TaskStatus.CANCELLED, now
+        save_fields(late, ["status", "finished_at"])
+        order.missing_feedback = [*order.missing_feedback, late.unit_id]
+        event_record(
+            case=order.case,
+            task=late,
+            action="hl_feedback_missing",
+            stage_from=late.stage,
+            stage_to=late.stage,
+            payload={"unit": late.unit.code},
+        )
+
+
+# --- the category sample ------------------------------------------------------------------------
+
+HOTLINE_SCHEME = "GB/T 39666-2020 sample"
+
+
+def hotline_categories_load(path) -> int:
+    """Load (or refresh) a three-level hotline category list from CSV (see workflows/data);
+    returns the number of categories. The handling limit of a hotline order comes from its
+    request type (settings), so the category carries the longest one as its nominal limit."""
+    import csv
+
+    from django.db import transaction
+
+    from departments.reference import reference_changed
+
+    from ..models import CategoryScheme, LimitUnit
+
+    with open(path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    units = {u.code: u for u in Unit.objects.filter(code__in={r["default_unit"] for r in rows})}
+    with transaction.atomic():
+        scheme, _created = CategoryScheme.objects.get_or_create(
+            code=HOTLINE_SCHEME, defaults={"name": "12345 热线诉求分类（样例）"}
+        )
+        for row in rows:
+            Category.objects.update_or_create(
+                scheme=scheme,
+                kind=CategoryKind.HOTLINE,
+                code=row["minor_code"],
+                defaults={
+                    "major_code": row["major_code"],
+                    "major_name": row["major_name"],
+                    "middle_code": row["middle_code"],
+                    "middle_name": row["middle_name"],
+                    "name": row["minor_name"],
+                    "default_unit": units.get(row["default_unit"]),
+                    "limit_value": 15,
+                    "limit_unit": LimitUnit.WORKING_DAYS,
+                },
+            )
+        reference_changed()
+    return len(rows)
+
+
+# --- telling the citizen, merging, rating -------------------------------------------------------
+
+
+def citizen_notify(order: HotlineOrder, text: str) -> OutboxMessage | None:
+    """Queue a text (or an e-mail, if the citizen asked for one) to the caller, in the caller's
+    transaction; nothing when there is no way to reach them."""
+    now = timezone.now()
+    if order.reply_channel == ReplyChannel.EMAIL and order.reply_address:
+        channel = "email"
+        payload = {
+            "to": [order.reply_address],
+            "subject": _("12345 hotline: order %(number)s") % {"number": order.case.number},
+            "body": text,
+        }
+    elif order.caller_phone:
+        channel, payload = SMS_CHANNEL, {"to": order.caller_phone, "text": text}
+    else:
+        return None
+    message = OutboxMessage(channel=channel, payload=payload, created_at=now, available_at=now)
+    insert(message)
+    return message
+
+
+def _closed_notice(order: HotlineOrder) -> str:
+    return _(
+        "Your 12345 request %(number)s has been dealt with and closed. Look it up with the "
+        "query code %(code)s."
+    ) % {"number": order.case.number, "code": order.query_code}
+
+
+def order_closed_notify(order: HotlineOrder) -> None:
+    """The order closed: its caller and the callers of the reports merged into it are told."""
+    citizen_notify(order, _closed_notice(order))
+    merged = HotlineOrder.objects.select_related("case").filter(merged_into_id=order.pk)
+    for other in merged:
+        citizen_notify(other, _closed_notice(other))
+
+
+def _merged_notify(order: HotlineOrder, master: Case) -> None:
+    """A merge: the repeats are counted on the master; a hotspot goes to the supervisors."""
+    repeats = HotlineOrder.objects.filter(merged_into=master).count()
+    if repeats == settings.CITYOPS_DUPLICATE_HOTSPOT:
+        notify(
+            users=users_holding(Role.SUPERVISOR, [master.city_id]),
+            kind="hotspot",
+            title=_("Hotspot: %(number)s reported %(n)d more times")
+            % {"number": master.number, "n": repeats},
+            case=master,
+        )
+
+
+def order_unmerge_check(*, actor, order: HotlineOrder) -> Case:
+    """Undo a merge (the hotline centre's shift leader): the order is open again, at intake
+    (its flow is restarted by flows.hotline.order_unmerge). Returns the former master."""
+    if not access.can_view_order(actor, order):
+        raise not_found()
+    if not access.can_unmerge(actor, order):
+        raise Conflict(_("Only the hotline centre's shift leader may undo a merge."), "not_allowed")
+    if order.merged_into_id is None:
+        raise Conflict(_("This order is not merged into another."), "not_merged")
+    master = order.merged_into
+    case = order.case
+    order.merged_into = None
+    order.save(update_fields=["merged_into"])
+    case.status, case.closed_at, case.stage = CaseStatus.OPEN, None, Stage.HL_INTAKE
+    case.save(update_fields=["status", "closed_at", "stage", "updated_at"])
+    event_record(
+        case=case,
+        action="hl_unmerge",
+        actor=actor,
+        stage_from=Stage.ENDED,
+        stage_to=Stage.HL_INTAKE,
+        unit_id=order.centre_id,
+        payload={"master": master.number},
+    )
+    return master
+
+
+def order_rate(*, order: HotlineOrder, rating: str) -> HotlineOrder:
+    """The citizen rates the handling of a closed order, once (the public query page)."""
+    from ..models import Satisfaction
+
+    if rating not in (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.UNSATISFIED):
+        raise ValidationError({"rating": _("Choose a rating.")})
+    updated = HotlineOrder.objects.filter(
+        pk=order.pk, case__status=CaseStatus.CLOSED, citizen_rating=""
+    ).update(citizen_rating=rating)
+    if not updated:
+        raise Conflict(
+            _("This order cannot be rated (not closed, or rated already)."), "not_ratable"
+        )
+    order.citizen_rating = rating
+    event_record(case=order.case, action="hl_citizen_rating", payload={"rating": rating})
+    return order
