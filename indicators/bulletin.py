@@ -62,12 +62,13 @@ def bulletin_data(period: Period, scope: KpiScope) -> dict:
         if cell["value"] is not None and prev["value"] is not None:
             change = cell["value"] - prev["value"]
         unit = "pp" if col["unit"] == "percent" else ""
+        digits = 0 if col["unit"] == "count" else 2
         headline.append(
             {
                 **col,
                 **cell,
                 "previous": prev["text"],
-                "change": "—" if change is None else f"{change:+,.2f} {unit}".strip(),
+                "change": "—" if change is None else f"{change:+,.{digits}f} {unit}".strip(),
             }
         )
     units = reports.table(

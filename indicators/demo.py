@@ -273,7 +273,7 @@ def _walk_case(case, rng, ctx) -> _Walk:
                 finished_at=t + dt.timedelta(minutes=span * 0.6),
                 calendar_id=walk.calendar_id,
             )
-            walk.tasks.insert(len(walk.tasks) - 1, (ext, f"{REVIEW_FLOW}.extension_review"))
+            walk.tasks.append((ext, f"{REVIEW_FLOW}.extension_review"))  # after the handling task
             walk.event(
                 "extension_review_approve",
                 ext.finished_at,

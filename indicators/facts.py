@@ -96,7 +96,8 @@ def case_facts(case: Case, tasks: list[CaseTask], ctx: _Context) -> list[Fact]:
     base = {
         "case_id": case.pk,
         "category_id": case.category_id,
-        "major_code": case.category.major_code,
+        # The major class within its kind: component and event major codes overlap ("C01").
+        "major_code": case.category.kind[:1].upper() + case.category.major_code,
         "category_kind": case.category.kind,
         "source": case.source,
         "urgency": case.urgency,

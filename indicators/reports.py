@@ -5,6 +5,7 @@ Reads only (facts and reference data)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
@@ -138,7 +139,8 @@ class Labels:
 def _major_names() -> dict:
     from workflows.models import Category
 
-    return dict(Category.objects.values_list("major_code", "major_name").distinct())
+    rows = Category.objects.values_list("kind", "major_code", "major_name").distinct()
+    return {kind[:1].upper() + code: name for kind, code, name in rows}
 
 
 def _category_names() -> dict:
@@ -371,26 +373,38 @@ def _case_scope_q(scope: KpiScope) -> Q:
     return Q(responsible_unit_id__in=sorted(scope.unit_ids)) | Q(area_id__in=sorted(scope.area_ids))
 
 
-def drill_page(user, q, cursor: str | None = None, limit: int = 50):
+@dataclass(frozen=True)
+class DrillPage:
+    rows: list
+    next_cursor: str | None
+
+
+def drill_page(user, q, cursor: str | None = None, limit: int = 50) -> DrillPage:
     """The cases behind a figure that the user may see (the one access module), newest
     first, paged by (created_at, id); raises BadCursor on a cursor we did not make."""
     from django.db.models import F
     from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
 
-    from workflows.selectors.cases import CasePage, cases_visible
+    from workflows.access import case_visibility_q
+    from workflows.models import Case as CaseModel
     from workflows.selectors.tasks import cursor_decode, cursor_encode
 
     from .selectors.values import drill_case_ids
 
-    qs = cases_visible(user).filter(pk__in=drill_case_ids(q))
+    qs = (
+        CaseModel.objects.filter(case_visibility_q(user))
+        .filter(pk__in=drill_case_ids(q))
+        .select_related("category", "area", "responsible_unit")
+        .order_by("-created_at", "-id")
+    )
     if cursor:
         when, pk = cursor_decode(cursor)
         qs = qs.filter(TupleLessThan(Tuple(F("created_at"), F("id")), (when, pk)))
     rows = list(qs[: limit + 1])
     if len(rows) <= limit:
-        return CasePage(rows, None)
+        return DrillPage(rows, None)
     rows = rows[:limit]
-    return CasePage(rows, cursor_encode(rows[-1].created_at, rows[-1].pk))
+    return DrillPage(rows, cursor_encode(rows[-1].created_at, rows[-1].pk))
 
 
 def _percentile(sorted_values: list[float], p: float):

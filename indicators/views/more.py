@@ -45,7 +45,7 @@ def bottlenecks_view(request: HttpRequest) -> HttpResponse:
         keys_visible=reports.unit_keys(scope),
     )
     context = {
-        **filter_context(request, selection),
+        **filter_context(request, selection, scope),
         "rows": reports.bottlenecks(selection, labels),
         "shares": shares,
     }
@@ -177,7 +177,7 @@ def analysis_view(request: HttpRequest) -> HttpResponse:
     for name in ("view", "export"):
         query.pop(name, None)
     context = {
-        **filter_context(request, selection),
+        **filter_context(request, selection, scope),
         "indicators": Indicator.objects.filter(is_active=True),
         "chosen": codes,
         "group": group,

@@ -25,13 +25,15 @@ def bad_request(request, message: str) -> HttpResponse:
     return render(request, "indicators/error.html", {"message": message}, status=400)
 
 
-def filter_context(request, selection) -> dict:
+def filter_context(request, selection, scope) -> dict:
+    units = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True).order_by("code")
+    areas = Unit.objects.filter(kind__in=AREA_KINDS, is_active=True).order_by("code")
     return {
         "period_kinds": [k for k in KINDS],
         "period": selection.period,
         "params": request.GET,
-        "units": Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True).order_by("code"),
-        "areas": Unit.objects.filter(kind__in=AREA_KINDS, is_active=True).order_by("code"),
+        "units": [u for u in units if scope.sees_unit(u.pk)],
+        "areas": [a for a in areas if scope.everything or scope.sees_area(a.pk)],
         "sources": Source.choices,
         "urgencies": Urgency.choices,
         "selection": selection,
@@ -95,7 +97,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "map": reports.grid_map(selection, labels),
     }
     context = {
-        **filter_context(request, selection),
+        **filter_context(request, selection, scope),
         "cards": cards,
         "units_table": units,
         "areas": areas,

@@ -11,6 +11,7 @@ class Scope(models.TextChoices):
     TASKS_ACT = "tasks:act", _("Act on tasks (as the key's unit and role)")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhooks")
     HOTLINE_REPORT = "hotline:report", _("Report hotline orders (with caller data)")
+    INDICATORS_READ = "indicators:read", _("Read indicators (as the key's user sees them)")
 
 
 class ApiKey(models.Model):
