@@ -212,12 +212,13 @@ def demo_users() -> dict:
 
 @functools.cache
 def open_task_of_case():
-    """The read of a case's open task with its case, compiled once per thread."""
+    """The read of a case's open task with its case and the case's process (whose flow class
+    gives the lock), compiled once per thread, as the API reads the task it acts on."""
     from cityops.compiled_queries import CompiledGet
     from workflows.models import CaseTask, TaskStatus
 
     return CompiledGet(
-        lambda case_id: CaseTask.objects.select_related("case").filter(
+        lambda case_id: CaseTask.objects.select_related("case__process").filter(
             case_id=case_id, status=TaskStatus.OPEN
         )
     )

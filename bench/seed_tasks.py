@@ -125,6 +125,41 @@ TRUNCATED = [
 ]
 
 
+# Case texts for the search benchmark: a description of a few phrases around the category's
+# name, a street address and, for hotline and app reports, a mobile number.
+PLACES = ["人行道", "小区门口", "公交站旁", "路口", "绿化带", "菜市场", "学校附近", "河道边",
+          "停车场", "桥下", "广场", "商铺前", "居民楼下", "地铁站出口", "公园东门"]  # fmt: skip
+PROBLEMS = ["堆放垃圾", "井盖缺失", "路面破损", "违章停车", "占道经营", "污水外溢", "树木倒伏",
+            "路灯不亮", "噪声扰民", "乱贴广告", "围挡破损", "积水严重", "护栏损坏", "油烟扰民",
+            "共享单车乱停"]  # fmt: skip
+DETAILS = ["已持续三天", "影响行人通行", "群众多次反映", "夜间尤其明显", "存在安全隐患",
+           "请尽快处理", "气味难闻", "面积约十平方米", "周边商户反映", ""]  # fmt: skip
+STREETS = ["东华路", "西湖大道", "解放路", "人民路", "建设街", "中山路", "和平街", "新华路",
+           "光明巷", "朝阳路", "滨江大道", "文化路", "长江路", "黄河街", "青年路",
+           "胜利街"]  # fmt: skip
+
+
+def case_texts(seed: int, category_name: str, source: str) -> tuple[str, str, str]:
+    """(description, address, reporter contact) of a case, from its own seed."""
+    rng = random.Random(seed ^ 0x7E47)
+    description = "，".join(
+        filter(
+            None,
+            [
+                rng.choice(PLACES) + rng.choice(PROBLEMS),
+                category_name,
+                rng.choice(DETAILS),
+                rng.choice(DETAILS),
+            ],
+        )
+    )
+    address = f"{rng.choice(STREETS)}{rng.randint(1, 999)}号"
+    if rng.random() < 0.4:
+        address += f"{rng.choice(PLACES)}"
+    phone = f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}"
+    return description, address, phone if source in ("hotline", "public_app") else ""
+
+
 def weighted(rng: random.Random, choices: list[tuple[object, float]]):
     values, weights = zip(*choices, strict=True)
     return rng.choices(values, weights)[0]
@@ -469,7 +504,7 @@ class Writer:
             )
         return at + 0.001
 
-    def case(self, plan: Plan, rng: random.Random, tz: ZoneInfo) -> None:
+    def case(self, plan: Plan, rng: random.Random, tz: ZoneInfo, seed: int = 0) -> None:
         case_id, process_id = self.next_id("workflows_case"), self.next_id("viewflow_process")
         year = dt.datetime.fromtimestamp(plan.created, tz).year
         self.numbers[year] = self.numbers.get(year, 0) + 1
@@ -477,6 +512,7 @@ class Writer:
         self.case_ids.append(case_id)
         self.case_numbers.append(number)
         cat_id, cat_code, cat_name, urgency = plan.category
+        description, address, phone = case_texts(seed, cat_name, plan.source)
         self.node(process_id, "start", "START", plan.created)
         self.put(
             "workflows_caseevent",
@@ -561,25 +597,28 @@ class Writer:
         )
         archive = ("overdue" if plan.overdue else "normal") if case_status == "closed" else ""
         updated = end or max(s.claimed or s.created for s in plan.steps)
+        # The case's overall due time is set when it is dispatched (3 days here).
+        dispatched = [s.finished for s in plan.steps if s.stage == "dispatch" and s.finished]
+        due = dispatched[-1] + 3 * DAY if dispatched else None
         self.put(
             "workflows_case",
             row(
                 case_id,
                 number,
-                f"{cat_name} {cat_code}",
+                description,
                 round(plan.lat, 6),
                 round(plan.lng, 6),
-                "",
+                address,
                 plan.source,
-                "",
-                "",
+                "市民" if phone else "",
+                phone,
                 urgency,
                 stage,
                 case_status,
                 rework,
                 archive,
                 "作废 bench" if case_status == "cancelled" else "",
-                None,
+                ts(due),
                 ts(plan.created),
                 ts(updated),
                 ts(end),
@@ -818,7 +857,7 @@ def main() -> None:
         # Pass 2: the rows, case by case in report order.
         for i in order:
             plan = plan_case(seeds[i], flags[i], CITY, now, span)
-            writer.case(plan, random.Random(seeds[i] ^ 0x5EED), tz)
+            writer.case(plan, random.Random(seeds[i] ^ 0x5EED), tz, seeds[i])
         writer.close()
         written = time.perf_counter()
         c.execute("SET LOCAL maintenance_work_mem = '512MB'")

@@ -202,7 +202,7 @@ def viewflow_queue(user, runs: int) -> list[list[object]]:
     """Viewflow's own queue for the same user: OR over owner_permission, process join."""
     from viewflow.workflow.models import Task
 
-    from workflows.flows import CaseFlow
+    from workflows.flows.case_flow import CaseFlow
 
     qs = Task.objects.coerce_for([CaseFlow]).user_queue(user).filter(status="NEW")
     qs = qs.order_by("-created")

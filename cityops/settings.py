@@ -36,8 +36,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",  # the case search's filters (its range widget's templates)
     "viewflow",
     "viewflow.workflow",
+    "import_export",  # master data import/export in the admin (departments.admin_io)
     "departments",
     "workflows",
     "operations",
@@ -294,6 +296,8 @@ CITYOPS_SLA_LEVELS = [
     {"percent": 100, "action": "overdue"},
 ]
 CITYOPS_SLA_AT_RISK_PERCENT = 75
+# The case search's export (CSV/XLSX) writes at most this many rows of the filtered list.
+CITYOPS_CASE_EXPORT_MAX = env.int("CITYOPS_CASE_EXPORT_MAX", default=10000)
 # Reply deadline of supervision orders created on a breach.
 CITYOPS_SUPERVISION_REPLY = [1, "working_days"]
 

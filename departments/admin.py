@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .admin_io import GRID_FORMATS, GridResource, MasterDataAdmin, StaffResource, UnitResource
 from .models import (
     CalendarDay,
     CalendarYear,
@@ -20,7 +21,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(MasterDataAdmin):
+    resource_classes = [UnitResource]
     list_display = ["code", "name", "kind", "parent", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name"]
@@ -29,7 +31,8 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(MasterDataAdmin):
+    resource_classes = [StaffResource]
     list_display = ["user", "unit", "role", "include_subunits"]
     list_filter = ["role", "include_subunits", "unit__kind"]
     search_fields = ["user__username", "unit__code", "unit__name"]
@@ -37,7 +40,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(GridCell)
-class GridCellAdmin(admin.ModelAdmin):
+class GridCellAdmin(MasterDataAdmin):
+    resource_classes = [GridResource]
+    formats = GRID_FORMATS
     list_display = ["code", "name", "area", "centre_lat", "centre_lng"]
     list_filter = ["area__parent"]
     search_fields = ["code", "name"]
@@ -112,9 +117,13 @@ class CalendarYearAdmin(admin.ModelAdmin):
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(admin.ModelAdmin):
-    list_display = ["date", "kind", "name", "calendar"]
+    list_display = ["date", "kind", "holiday_name", "calendar"]
     list_filter = ["kind", "calendar"]
     date_hierarchy = "date"
+
+    @admin.display(description=_("name"), ordering="name")
+    def holiday_name(self, day: CalendarDay) -> str:
+        return day.display_name
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -16,38 +16,38 @@ CENTRE_CODE = "CC"
 HOTLINE_CENTRE_CODE = "HOTLINE"  # the 12345 hotline centre
 
 HANDLING_UNITS = [
-    ("WATER", "水务局 Water Authority"),
-    ("SANI", "环卫处 Sanitation Department"),
-    ("ENF", "城管执法局 Urban Management Enforcement"),
-    ("MUNI", "市政处 Municipal Works"),
-    ("GREEN", "园林局 Parks and Greening"),
-    ("POLICE", "交警支队 Traffic Police"),
-    ("HOUSING", "住建局 Housing and Construction"),
-    ("TRANS", "交通局 Transport Bureau"),
-    ("POWER", "供电公司 Power Supply Company"),
-    ("TELECOM", "电信公司 Telecom Operator"),
-    ("GAS", "燃气公司 Gas Company"),
-    ("FIRE", "消防救援支队 Fire and Rescue"),
-    ("CIVIL", "民政局 Civil Affairs Bureau"),
-    ("SPORTS", "体育局 Sports Bureau"),
+    ("WATER", "水务局"),
+    ("SANI", "环卫处"),
+    ("ENF", "城管执法局"),
+    ("MUNI", "市政处"),
+    ("GREEN", "园林局"),
+    ("POLICE", "交警支队"),
+    ("HOUSING", "住建局"),
+    ("TRANS", "交通局"),
+    ("POWER", "供电公司"),
+    ("TELECOM", "电信公司"),
+    ("GAS", "燃气公司"),
+    ("FIRE", "消防救援支队"),
+    ("CIVIL", "民政局"),
+    ("SPORTS", "体育局"),
 ]
 # Sub-units for second-level dispatch (二级派遣).
 SUB_UNITS = [
-    ("SANI-E", "SANI", "环卫东城所 Sanitation East Station"),
-    ("SANI-W", "SANI", "环卫西城所 Sanitation West Station"),
-    ("MUNI-ROAD", "MUNI", "道路养护所 Road Maintenance Station"),
-    ("ENF-E", "ENF", "东城执法中队 Enforcement Squad East"),
+    ("SANI-E", "SANI", "环卫东城所"),
+    ("SANI-W", "SANI", "环卫西城所"),
+    ("MUNI-ROAD", "MUNI", "道路养护所"),
+    ("ENF-E", "ENF", "东城执法中队"),
 ]
 DISTRICTS = [
     (
         "D01",
-        "东城区 East District",
-        [("D01-S01", "东华街道 Donghua Street"), ("D01-S02", "朝阳门街道 Chaoyangmen Street")],
+        "东城区",
+        [("D01-S01", "东华街道"), ("D01-S02", "朝阳门街道")],
     ),
     (
         "D02",
-        "西城区 West District",
-        [("D02-S01", "金融街街道 Finance Street"), ("D02-S02", "德胜街道 Desheng Street")],
+        "西城区",
+        [("D02-S01", "金融街街道"), ("D02-S02", "德胜街道")],
     ),
 ]
 # Staff accounts: username -> [(unit code, role, includes sub-units)].
@@ -101,7 +101,7 @@ def _areas(city: Unit) -> list[Unit]:
                 communities.append(
                     _unit(
                         f"{s_code}-C{n}",
-                        f"{s_name.split()[0]}第{n}社区 Community {n}",
+                        f"{s_name}第{n}社区",
                         UnitKind.COMMUNITY,
                         street,
                     )
@@ -118,7 +118,7 @@ def _grid(communities: list[Unit]) -> None:
             GridCell.objects.update_or_create(
                 code=f"{community.code}-G{n + 1}",
                 defaults={
-                    "name": f"{community.name.split()[0]}{n + 1}号网格",
+                    "name": f"{community.name}{n + 1}号网格",
                     "area": community,
                     "polygon": ring,
                     "centre_lat": round(lat + CELL / 2, 6),
@@ -130,21 +130,16 @@ def _grid(communities: list[Unit]) -> None:
 def seed_organisation() -> DemoOrganisation:
     """Create or refresh the demo city's units, grid and calendar (idempotent)."""
     with transaction.atomic():
-        city = _unit(CITY_CODE, "示范市 Demo City", UnitKind.CITY, None)
-        centre = _unit(
-            CENTRE_CODE, "城市运行管理服务指挥中心 Command Centre", UnitKind.CENTRE, city
-        )
+        city = _unit(CITY_CODE, "示范市", UnitKind.CITY, None)
+        centre = _unit(CENTRE_CODE, "城市运行管理服务指挥中心", UnitKind.CENTRE, city)
         hotline_centre = _unit(
-            HOTLINE_CENTRE_CODE,
-            "12345 政务服务便民热线中心 12345 Hotline Centre",
-            UnitKind.HOTLINE,
-            city,
+            HOTLINE_CENTRE_CODE, "12345 政务服务便民热线中心", UnitKind.HOTLINE, city
         )
         units = {code: _unit(code, name, UnitKind.HANDLING, city) for code, name in HANDLING_UNITS}
         for code, parent, name in SUB_UNITS:
             units[code] = _unit(code, name, UnitKind.HANDLING, units[parent])
         _grid(_areas(city))
-        calendar = services.calendar_create(unit=city, name="示范市工作日历 Demo City calendar")
+        calendar = services.calendar_create(unit=city, name="示范市工作日历")
         this_year = timezone.localdate().year
         years = sorted({2025, 2026, this_year, this_year + 1, 2027})
         services.calendar_seed(calendar=calendar, years=years)

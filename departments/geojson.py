@@ -61,26 +61,41 @@ def closed_ring(ring: list[list[float]]) -> list[list[float]]:
     return positions
 
 
+def make_feature(
+    *,
+    code: str,
+    name: str,
+    area: str,
+    polygon: list[list[float]] | None,
+    centre_lat: float | None,
+    centre_lng: float | None,
+    area_name: str | None = None,
+) -> dict[str, Any]:
+    """A Feature from a cell's values (`polygon` the open ring, as the model keeps it)."""
+    geometry = None
+    if polygon:
+        geometry = {"type": "Polygon", "coordinates": [closed_ring(polygon)]}
+    centre = None
+    if centre_lat is not None and centre_lng is not None:
+        centre = [centre_lng, centre_lat]
+    properties = {"code": code, "name": name, "area": area, "area_name": area_name}
+    if area_name is None:
+        del properties["area_name"]
+    properties["centre"] = centre
+    return {"type": "Feature", "id": code, "geometry": geometry, "properties": properties}
+
+
 def cell_feature(cell: GridCell) -> dict[str, Any]:
     """One cell as a Feature; its area must be loaded (select_related("area"))."""
-    geometry = None
-    if cell.polygon:
-        geometry = {"type": "Polygon", "coordinates": [closed_ring(cell.polygon)]}
-    centre = None
-    if cell.centre_lat is not None and cell.centre_lng is not None:
-        centre = [cell.centre_lng, cell.centre_lat]
-    return {
-        "type": "Feature",
-        "id": cell.code,
-        "geometry": geometry,
-        "properties": {
-            "code": cell.code,
-            "name": cell.name,
-            "area": cell.area.code,
-            "area_name": cell.area.name,
-            "centre": centre,
-        },
-    }
+    return make_feature(
+        code=cell.code,
+        name=cell.name,
+        area=cell.area.code,
+        area_name=cell.area.name,
+        polygon=cell.polygon,
+        centre_lat=cell.centre_lat,
+        centre_lng=cell.centre_lng,
+    )
 
 
 def feature_collection(cells: Iterable[GridCell]) -> dict[str, Any]:

@@ -163,7 +163,8 @@ def units_export() -> list[dict[str, str]]:
 # --- staff ---------------------------------------------------------------------------------
 
 
-def _flag(value: str) -> bool | None:
+def parse_flag(value: str) -> bool | None:
+    """yes/no, true/false, 1/0, 是/否 (blank is no); None for anything else."""
     text = value.strip().lower()
     return True if text in _YES else False if text in _NO else None
 
@@ -190,7 +191,7 @@ def _staff_row_errors(row: Row, unit_codes: set[str]) -> list[str]:
             _("unknown unit “%(value)s” (no unit has that code)") % {"value": values["unit"]}
         )
     errors += choice_error("role", values["role"], Role.values)
-    if _flag(values["include_subunits"]) is None:
+    if parse_flag(values["include_subunits"]) is None:
         errors.append(
             _("include_subunits “%(value)s” must be yes or no")
             % {"value": values["include_subunits"]}
@@ -269,7 +270,7 @@ def _write_posts(rows: list[Row], users: dict[str, Any], units: dict[str, Unit])
     for row in rows:
         v = row.values
         user, unit = users[v["username"]], units[v["unit"]]
-        subunits = bool(_flag(v["include_subunits"]))
+        subunits = bool(parse_flag(v["include_subunits"]))
         membership = stored.get((user.pk, unit.pk, v["role"]))
         if membership is None:
             new.append(Membership(user=user, unit=unit, role=v["role"], include_subunits=subunits))

@@ -216,6 +216,21 @@ class DayKind(models.TextChoices):
     WORKDAY = "workday", _("Make-up working day (调休)")
 
 
+# Holiday names as the calendar packages give them (the stored name), shown in the reader's
+# language; a name an administrator typed is shown as typed.
+HOLIDAY_NAMES = {
+    "New Year's Day": _("New Year's Day"),
+    "Spring Festival Eve": _("Spring Festival Eve"),
+    "Spring Festival": _("Spring Festival"),
+    "Tomb-sweeping Day": _("Tomb-sweeping Day"),
+    "Labour Day": _("Labour Day"),
+    "Dragon Boat Festival": _("Dragon Boat Festival"),
+    "Mid-autumn Festival": _("Mid-autumn Festival"),
+    "National Day": _("National Day"),
+    "Anti-Fascist 70th Day": _("Victory Day (70th anniversary)"),
+}
+
+
 class CalendarDay(models.Model):
     """A date that departs from the weekly pattern: a holiday, or a make-up working day."""
 
@@ -233,7 +248,11 @@ class CalendarDay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+        return f"{self.date} {self.get_kind_display()} {self.display_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        return str(HOLIDAY_NAMES.get(self.name, self.name))
 
 
 class CalendarYear(models.Model):

@@ -48,13 +48,29 @@ def calendar_create(*, unit: Unit, name: str, periods=STANDARD_PERIODS) -> WorkC
     return calendar
 
 
+# The `holidays` package's English names, as chinese-calendar (and HOLIDAY_NAMES) spell them.
+_PROJECTED_NAMES = {
+    "Chinese New Year (Spring Festival)": "Spring Festival",
+    "Chinese New Year's Eve": "Spring Festival Eve",
+    "Labor Day": "Labour Day",
+    "Tomb-Sweeping Day": "Tomb-sweeping Day",
+    "Mid-Autumn Festival": "Mid-autumn Festival",
+}
+
+
+def _projected_name(name: str) -> str:
+    """One name per holiday: a day in lieu ("(observed)") is named after its holiday."""
+    name = name.removesuffix(" (observed)")
+    return _PROJECTED_NAMES.get(name, name)
+
+
 def _days_for_year(year: int) -> tuple[dict[dt.date, str], dict[dt.date, str], bool]:
     if year in chinese_calendar_years():
         off = {d: str(n) for d, n in chinese_calendar.holidays.items() if d.year == year}
         on = {d: str(n) for d, n in chinese_calendar.workdays.items() if d.year == year}
         return off, on, False
-    projected = holidays_lib.China(years=year)
-    return {d: str(n) for d, n in projected.items()}, {}, True
+    projected = holidays_lib.China(years=year, language="en_US")
+    return {d: _projected_name(str(n)) for d, n in projected.items()}, {}, True
 
 
 def calendar_seed_year(*, calendar: WorkCalendar, year: int) -> SeededYear:

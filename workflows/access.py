@@ -13,22 +13,45 @@ from django.db.models import Q
 
 from departments.access import centre_ids, staff_scope
 from departments.models import Role
-from workflows.models import CaseTask
+from workflows.models import CaseTask, Scope, Stage
 
 __all__ = [
+    "api_key_allows",
     "can_act_on_task",
     "can_cancel_case",
+    "can_issue_order",
+    "can_manage_webhooks",
+    "can_reply_order",
+    "can_search_reporter",
+    "can_see_board",
     "can_see_reporter",
+    "can_subdispatch_task",
     "can_view_case",
     "can_view_task",
+    "case_oversight_q",
     "case_visibility_q",
+    "order_visibility_q",
+    "queue_pairs",
+    "queue_q",
     "staff_scope",
+    "task_oversight_q",
 ]
 
 
 def can_act_on_task(user, task) -> bool:
     """Claim/release/complete: the task's (unit, role) is one the user holds."""
     return staff_scope(user).holds(task.unit_id, task.role)
+
+
+def queue_pairs(user) -> list[tuple[int, str]]:
+    """The (unit id, role) pairs whose open tasks are in the user's queue (what
+    `can_act_on_task` allows), in a stable order: the queue reads one index probe per pair."""
+    return sorted(staff_scope(user).pairs)
+
+
+def queue_q(user) -> Q:
+    """The same rule as `queue_pairs`, as a filter on task rows."""
+    return staff_scope(user).task_q()
 
 
 def can_view_task(user, task) -> bool:
@@ -49,21 +72,16 @@ def can_see_reporter(user, case) -> bool:
 
 
 def case_visibility_q(user, prefix: str = "") -> Q:
-    """A filter on cases the user may see: any task of theirs, cases they reported,
-    or any case in an area or unit they oversee (supervisor, admin)."""
+    """A filter on cases the user may see: any task of theirs, cases they reported, or the
+    cases on their board (`case_oversight_q`: areas and units they oversee or head)."""
     scope = staff_scope(user)
     if scope.is_superuser:
         return Q()
     tasks = CaseTask.objects.filter(scope.task_q() | Q(owner_id=scope.user_id))
     q = Q(**{f"{prefix}pk__in": tasks.values("case_id")})
     q |= Q(**{f"{prefix}reported_by_id": scope.user_id})
-    headed = scope.units_for(Role.UNIT_HEAD)
-    if headed:
-        q |= Q(**{f"{prefix}responsible_unit_id__in": sorted(headed)})
-    if scope.oversees:
-        units = sorted(scope.oversees)
-        q |= Q(**{f"{prefix}city_id__in": units}) | Q(**{f"{prefix}area_id__in": units})
-        q |= Q(**{f"{prefix}responsible_unit_id__in": units})
+    for part in _oversight_parts(scope, prefix):
+        q |= part
     return q
 
 
@@ -165,6 +183,113 @@ def can_view_kpis(user) -> bool:
     return kpi_scope(user).any
 
 
+# --- structure (issue 9): boards, supervision orders, sub-dispatch, webhooks, API keys ---------
+
+
+def can_subdispatch_task(user, task) -> bool:
+    """Second-level dispatch (二级派遣): the head of the unit holding the task."""
+    return staff_scope(user).holds(task.unit_id, Role.UNIT_HEAD)
+
+
+def can_see_board(user) -> bool:
+    """Supervisors, admins and unit heads have a board (SLA board, breaches, supervision
+    orders); for anyone else those pages answer 404."""
+    scope = staff_scope(user)
+    return scope.is_superuser or bool(scope.oversees or scope.units_for(Role.UNIT_HEAD))
+
+
+def _oversight_parts(scope, prefix: str) -> list[Q]:
+    """Cases whose responsible unit the user heads, and cases in the cities, areas and units
+    they oversee (supervisor, admin)."""
+    parts = []
+    headed = sorted(scope.units_for(Role.UNIT_HEAD))
+    if headed:
+        parts.append(Q(**{f"{prefix}responsible_unit_id__in": headed}))
+    if scope.oversees:
+        units = sorted(scope.oversees)
+        for column in ("city_id", "area_id", "responsible_unit_id"):
+            parts.append(Q(**{f"{prefix}{column}__in": units}))
+    return parts
+
+
+def case_oversight_q(user, prefix: str = "") -> Q:
+    """Cases on the user's board: the part of `case_visibility_q` that comes from overseeing
+    (by city, area or responsible unit) or heading (the responsible unit)."""
+    scope = staff_scope(user)
+    if scope.is_superuser:
+        return Q()
+    q = Q(**{f"{prefix}pk__in": []})
+    for part in _oversight_parts(scope, prefix):
+        q |= part
+    return q
+
+
+def task_oversight_q(user) -> Q:
+    """Tasks on the user's breach list: of overseen cases, or held by (or handled for) a unit
+    they head."""
+    scope = staff_scope(user)
+    if scope.is_superuser:
+        return Q()
+    q = Q(pk__in=[])
+    headed = sorted(scope.units_for(Role.UNIT_HEAD))
+    if headed:
+        q |= Q(unit_id__in=headed) | Q(stage=Stage.HANDLING, case__responsible_unit_id__in=headed)
+    if scope.oversees:
+        units = sorted(scope.oversees)
+        q |= Q(unit_id__in=units)
+        for column in ("city_id", "area_id", "responsible_unit_id"):
+            q |= Q(**{f"case__{column}__in": units})
+    return q
+
+
+def order_visibility_q(user) -> Q:
+    """Supervision orders (督办) on the user's list: addressed to them (a unit they head, a task
+    they hold), or on a case on their board."""
+    scope = staff_scope(user)
+    if scope.is_superuser:
+        return Q()
+    q = order_addressee_q(user)  # to a unit they head, or about a task they hold
+    if scope.oversees:
+        q |= case_oversight_q(user, "case__") | Q(unit_id__in=sorted(scope.oversees))
+    return q
+
+
+def can_issue_order(user, case) -> bool:
+    """A supervisor whose posts cover the case's city, area or responsible unit."""
+    units = staff_scope(user).units_for(Role.SUPERVISOR)
+    return bool(units & {case.city_id, case.area_id, case.responsible_unit_id})
+
+
+def can_reply_order(user, order) -> bool:
+    """The head of the unit the order is addressed to."""
+    return staff_scope(user).holds(order.unit_id, Role.UNIT_HEAD)
+
+
+def api_key_allows(key, scope: str | None) -> bool:
+    """An active API key granted `scope` (an API view naming no scope is for staff only)."""
+    return scope is not None and key.is_active and key.allows(scope)
+
+
+def can_manage_webhooks(user) -> bool:
+    """Staff users, and API keys granted `webhooks:manage`, manage their own subscriptions."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    key = getattr(user, "api_key", None)
+    return key is not None and api_key_allows(key, Scope.WEBHOOKS_MANAGE)
+
+
+# --- case search (issue 10, search) ------------------------------------------------------------
+
+
+def can_search_reporter(user) -> bool:
+    """Finding cases by the reporter's phone: the posts that see reporters (intake clerks, who
+    take the hotline's calls, and superusers); a reporter's own cases are found otherwise."""
+    scope = staff_scope(user)
+    return scope.is_superuser or Role.INTAKE in scope.roles()
+
+
 # --- the 12345 hotline (issue 12) --------------------------------------------------------------
 # Orders are cases (the rules above hold for their tasks); the hotline centre's agents and shift
 # leaders see every order of their centre. The caller's name and phone are for the posts that
@@ -204,7 +329,7 @@ def can_unmerge(user, order) -> bool:
     return scope.is_superuser or scope.holds(order.centre_id, Role.SHIFT_LEADER)
 
 
-def order_visibility_q(user, prefix: str = "") -> Q:
+def hotline_order_visibility_q(user, prefix: str = "") -> Q:
     """A filter on hotline orders the user may see (their centre's, or their cases')."""
     scope = staff_scope(user)
     if scope.is_superuser:

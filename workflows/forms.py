@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from departments.models import GridCell, Unit, UnitKind
 
 from .flows.stages import STAGES
-from .models import ArchiveType, CaseStatus, CaseTask, LimitUnit, Source, Stage, Urgency
+from .models import ArchiveType, CaseTask, LimitUnit, Source, Stage, Urgency
 from .selectors.categories import reportable_categories
 
 # What each outcome is called on its button.
@@ -280,7 +280,8 @@ class CaseReportForm(forms.Form):
         return data
 
 
-class CaseFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        label=_("Status"), choices=[("", _("Any status")), *CaseStatus.choices], required=False
-    )
+class SavedFilterForm(forms.Form):
+    """Save the case search's filters (`query`, a query string) under a name."""
+
+    name = forms.CharField(label=_("Name of this search"), max_length=80)
+    query = forms.CharField(widget=forms.HiddenInput, max_length=1000, required=False)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.http import Http404
 
+from .access import can_see_board
 from .models import Case, CaseTask
 from .selectors.cases import case_for_user
-from .selectors.sla import board_access
 from .selectors.tasks import task_for_user, task_to_act_on
 
 
@@ -42,5 +42,5 @@ def task_to_act_on_or_404(user, task_id: int) -> CaseTask:
 def require_board(user) -> None:
     """The SLA board, breaches and supervision orders are for supervisors, admins and unit
     heads; anyone else gets 404 (nothing says they exist)."""
-    if not board_access(user):
+    if not can_see_board(user):
         raise Http404

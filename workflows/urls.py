@@ -4,7 +4,7 @@ from django.urls import path
 
 from . import converters  # noqa: F401  (registers <dbid:…>)
 from .views import board as board_views
-from .views import cases, home, hotline, notifications, tasks
+from .views import case_search, cases, home, hotline, notifications, tasks
 from .views import requests as request_views
 
 # POST tasks/<id>/<action>/: the same actions as the API's (workflows.api.urls).
@@ -28,7 +28,15 @@ urlpatterns = [
         path(f"tasks/<dbid:task_id>/{action}/", view, name=f"task-{action}")
         for action, view in TASK_ACTIONS.items()
     ),
-    path("cases/", cases.case_list_view, name="cases"),
+    path("cases/", case_search.case_list_view, name="cases"),
+    path("cases/export.csv", case_search.case_export_view, {"fmt": "csv"}, name="cases-csv"),
+    path("cases/export.xlsx", case_search.case_export_view, {"fmt": "xlsx"}, name="cases-xlsx"),
+    path("cases/saved/", case_search.saved_filter_save_view, name="case-search-save"),
+    path(
+        "cases/saved/<dbid:saved_id>/delete/",
+        case_search.saved_filter_delete_view,
+        name="case-search-delete",
+    ),
     path("cases/new/", cases.case_new_view, name="case-new"),
     path("cases/<dbid:case_id>/", cases.case_detail_view, name="case"),
     path("cases/<dbid:case_id>/cancel/", cases.case_cancel_view, name="case-cancel"),

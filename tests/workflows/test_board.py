@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from departments.models import Membership, Role, Unit
+from workflows.access import can_see_board as board_access
 from workflows.models import (
     Case,
     CaseStatus,
@@ -28,7 +29,6 @@ from workflows.models import (
 )
 from workflows.selectors.sla import (
     BadCursor,
-    board_access,
     board_case_list,
     board_counts,
     breaches,
@@ -414,10 +414,10 @@ def test_board_pages(scene, browser):
         assert scene.intake.number not in text
 
         head = browser("unithead_sani").get("/board/").content.decode()
-        assert "Sanitation" in head and "Water Authority" not in head
+        assert "环卫处" in head and "水务局" not in head
 
         filtered = browser("supervisor").get("/board/", {"category": scene.water.pk})
-        assert "Sanitation" not in filtered.content.decode()
+        assert "环卫处" not in filtered.content.decode()
 
 
 def test_board_pages_are_404_without_a_board_role(scene, browser):

@@ -5,8 +5,9 @@ import pytest
 from django.db import connection
 from viewflow.workflow.lock import SelectForUpdateLock
 
-from workflows.flows import CaseFlow, ReviewFlow
+from workflows.flows.case_flow import CaseFlow
 from workflows.flows.locking import _lock_statement
+from workflows.flows.review_flow import ReviewFlow
 
 
 @pytest.mark.parametrize("flow_class", [CaseFlow, ReviewFlow])

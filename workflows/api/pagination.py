@@ -28,7 +28,7 @@ BAD_CURSOR = _("This cursor is not valid: start from the first page.")
 
 
 class Page(Protocol):
-    """What the selectors' page types have (TaskPage, CasePage, BreachPage, …)."""
+    """What the selectors' page types have (TaskPage, CaseSearchPage, BreachPage, …)."""
 
     @property
     def rows(self) -> list: ...

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 from ..integrations.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -156,3 +157,38 @@ TOKEN_OUTPUT = inline_serializer(name="Token", fields={"token": serializers.Char
 def json_or_multipart(serializer: type[serializers.Serializer]) -> dict:
     """Operations that take photos: JSON without them, multipart with repeated `photos`."""
     return {"application/json": serializer, "multipart/form-data": serializer}
+
+
+FILTER_TYPES = {
+    "ChoiceFilter": OpenApiTypes.STR,
+    "CharFilter": OpenApiTypes.STR,
+    "ModelChoiceFilter": OpenApiTypes.INT,
+}
+
+
+def filter_parameters(filterset_class) -> list[OpenApiParameter]:
+    """The query parameters of a django-filter FilterSet, for views that apply it by hand
+    (a date range `x` is `x_after` and `x_before`, dates as YYYY-MM-DD)."""
+    parameters = []
+    for name, item in filterset_class.base_filters.items():
+        kind = type(item).__name__
+        description = str(item.extra.get("help_text") or item.label or "")
+        if kind == "DateFromToRangeFilter":
+            for suffix in ("after", "before"):
+                parameters.append(
+                    OpenApiParameter(
+                        f"{name}_{suffix}", OpenApiTypes.DATE, description=f"{item.label}"
+                    )
+                )
+            continue
+        choices = item.extra.get("choices")
+        enum = [value for value, _label in choices] if isinstance(choices, list | tuple) else None
+        parameters.append(
+            OpenApiParameter(
+                name,
+                FILTER_TYPES.get(kind, OpenApiTypes.STR),
+                description=description,
+                enum=enum,
+            )
+        )
+    return parameters

@@ -11,6 +11,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from ..models import Source, Urgency
+from ..selectors.case_search import DEFAULT_PAGE_SIZE as DEFAULT_CASE_PAGE
+from ..selectors.case_search import MAX_PAGE_SIZE as MAX_CASE_PAGE
 from ..selectors.task_rows import TaskRow
 from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
@@ -264,9 +266,8 @@ class PhotoOutput(serializers.Serializer):
         return self.context["request"].build_absolute_uri(attachment.file.url)
 
 
-class CaseOutput(serializers.Serializer):
-    """A case; context: `request`, `photos`, `open_tasks`, and `sees_reporter` (the reporter's
-    name and contact are left out otherwise)."""
+class CaseRowOutput(serializers.Serializer):
+    """A case in a list: what the search shows of it (the reporter is never in a list)."""
 
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -275,21 +276,27 @@ class CaseOutput(serializers.Serializer):
     lat = serializers.FloatField(allow_null=True)
     lng = serializers.FloatField(allow_null=True)
     address = serializers.CharField()
-    grid = serializers.CharField(source="grid.code", allow_null=True)
     area = UnitOutput(allow_null=True)
     source = serializers.CharField()
     urgency = serializers.CharField()
     stage = serializers.CharField()
     status = serializers.CharField()
     responsible_unit = UnitOutput(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CaseOutput(CaseRowOutput):
+    """A case; context: `request`, `photos`, `open_tasks`, and `sees_reporter` (the reporter's
+    name and contact are left out otherwise)."""
+
+    grid = serializers.CharField(source="grid.code", allow_null=True)
     duplicate_of = serializers.CharField(source="duplicate_of.number", allow_null=True)
     archive_type = serializers.CharField()
     rework_count = serializers.IntegerField()
-    due_at = serializers.DateTimeField(allow_null=True)
     sla_state = serializers.SerializerMethodField()
     sla_used_percent = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-    closed_at = serializers.DateTimeField(allow_null=True)
     reporter_name = serializers.CharField()
     reporter_contact = serializers.CharField()
     photos = serializers.SerializerMethodField()
@@ -315,6 +322,13 @@ class CaseOutput(serializers.Serializer):
             for name in self.PRIVATE_FIELDS:
                 data.pop(name)
         return data
+
+
+class CaseListQuery(serializers.Serializer):
+    """The page of GET /api/v1/cases/ (the filters are the case search's, see the schema)."""
+
+    cursor = cursor_field()
+    limit = limit_field(default=DEFAULT_CASE_PAGE, maximum=MAX_CASE_PAGE)
 
 
 class EventOutput(serializers.Serializer):

@@ -16,15 +16,19 @@ from rest_framework.views import APIView
 from workflows.access import can_see_reporter
 
 from ..models import Case
+from ..selectors.case_search import CaseSearchFilter, case_search, case_search_page
 from ..selectors.cases import case_open_tasks, case_timeline
 from ..selectors.categories import reportable_categories
 from ..services.cases import CaseReport, case_cancel, case_report
 from ..shortcuts import case_or_404
-from .schema import TOKEN_OUTPUT, json_or_multipart
+from .pagination import page_response
+from .schema import TOKEN_OUTPUT, filter_parameters, json_or_multipart, page_of
 from .serializers import (
     CaseCancelInput,
+    CaseListQuery,
     CaseOutput,
     CaseReportInput,
+    CaseRowOutput,
     CategoryOutput,
     EventOutput,
     TokenInput,
@@ -70,9 +74,33 @@ def case_response(request: Request, case: Case, status_code: int = status.HTTP_2
 
 
 class CaseReportView(APIView):
-    """POST (JSON or multipart with repeated `photos`) → 201 with the new case."""
+    """GET: the case search (filters of the case list, keyset pages); POST (JSON or multipart
+    with repeated `photos`) → 201 with the new case."""
 
-    required_scope = "cases:report"
+    scopes = {"GET": "cases:read", "POST": "cases:report"}
+
+    @property
+    def required_scope(self) -> str:
+        return self.scopes.get(self.request.method, "cases:report")
+
+    @extend_schema(
+        operation_id="cases_list",
+        parameters=[*filter_parameters(CaseSearchFilter), CaseListQuery],
+        responses=page_of("CasePage", CaseRowOutput),
+        description="Cases the caller may see, filtered; `phone` (the reporter's, exact) only "
+        "for posts allowed to see reporters (intake clerks). Sorted by `sort`; follow `next`.",
+    )
+    def get(self, request: Request) -> Response:
+        query = parse(CaseListQuery, request.query_params)
+        search = case_search(request.user, request.query_params)
+        if not search.is_valid():
+            raise serializers.ValidationError(search.errors)
+        return page_response(
+            request,
+            query,
+            lambda cursor: case_search_page(search, cursor=cursor, limit=query["limit"]),
+            lambda rows: CaseRowOutput(rows, many=True).data,
+        )
 
     @extend_schema(request=json_or_multipart(CaseReportInput), responses={201: CaseOutput})
     def post(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ writes the audit event; the nodes' callbacks call services and nothing else.
 from viewflow import this
 from viewflow.workflow import flow
 
+from ..services.transitions import flow_register, task_open
 from .locking import ProcessRowLock
 from .nodes import Step
 from .views import task_redirect_view
@@ -18,6 +19,7 @@ def step() -> Step:
     return Step(task_redirect_view).onCreate(this.task_created)
 
 
+@flow_register("case")
 class CaseFlow(flow.Flow):
     process_title = "Case"
     lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
@@ -41,6 +43,4 @@ class CaseFlow(flow.Flow):
         return activation.process
 
     def task_created(self, activation):
-        from ..services.tasks import task_open
-
         task_open(activation=activation)

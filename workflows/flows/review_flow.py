@@ -8,6 +8,7 @@ the case's own tasks never change at the same time.
 from viewflow import this
 from viewflow.workflow import flow
 
+from ..services.transitions import flow_register, task_open
 from .locking import ProcessRowLock
 from .nodes import Step
 from .views import task_redirect_view
@@ -17,6 +18,7 @@ def step() -> Step:
     return Step(task_redirect_view).onCreate(this.task_created)
 
 
+@flow_register("review")
 class ReviewFlow(flow.Flow):
     process_title = "Review"
     lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
@@ -41,6 +43,4 @@ class ReviewFlow(flow.Flow):
         return activation.process
 
     def task_created(self, activation):
-        from ..services.tasks import task_open
-
         task_open(activation=activation)

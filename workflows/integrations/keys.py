@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, permissions
 
 from departments.models import Membership
+from workflows import access
 
 from ..models import ApiKey, Scope
 
@@ -122,5 +123,4 @@ class HasScope(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if not isinstance(request.auth, ApiKey):
             return True
-        scope = getattr(view, "required_scope", None)
-        return scope is not None and request.auth.allows(scope)
+        return access.api_key_allows(request.auth, getattr(view, "required_scope", None))

@@ -13,24 +13,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from ..models import Scope, WebhookDelivery, WebhookSubscription
+from workflows import access
+
+from ..models import WebhookDelivery, WebhookSubscription
 from ..services.errors import not_found
 from .webhook_delivery import UrlRefused, url_check
 from .webhooks import EVENT_TYPES, subscribed_types_forget
 
 
-def can_manage_webhooks(user) -> bool:
-    """Staff users, and API keys granted `webhooks:manage`, manage their own subscriptions."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_staff:
-        return True
-    key = getattr(user, "api_key", None)
-    return key is not None and key.is_active and key.allows(Scope.WEBHOOKS_MANAGE)
-
-
 def _check_access(actor) -> None:
-    if not can_manage_webhooks(actor):
+    if not access.can_manage_webhooks(actor):
         raise PermissionDenied(_("Only staff and API keys with webhooks:manage manage webhooks."))
 
 

@@ -28,6 +28,7 @@ from .integrations import (
     WebhookSubscription,
 )
 from .routing import RoutingRule
+from .search import SavedCaseFilter
 from .sla import (
     CaseRequest,
     Notification,
@@ -72,6 +73,7 @@ __all__ = [
     "ReturnReason",
     "RoutingRule",
     "Satisfaction",
+    "SavedCaseFilter",
     "Scope",
     "Source",
     "Stage",

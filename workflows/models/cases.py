@@ -150,6 +150,13 @@ class Case(models.Model):
             models.Index(fields=["responsible_unit", "status"]),
             models.Index(fields=["area", "created_at"]),
             models.Index(fields=["category", "created_at"]),
+            # Case search: a caller's cases by phone (exact), the open cases by due time.
+            models.Index(
+                fields=["reporter_contact"],
+                name="case_reporter_contact",
+                condition=~models.Q(reporter_contact=""),
+            ),
+            models.Index(fields=["status", "due_at"], name="case_status_due"),
         ]
 
     def __str__(self) -> str:

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from .. import access
 from ..integrations.keys import api_key_authenticate
 from ..models import (
     ApiKey,
@@ -315,7 +316,7 @@ def _reporting_key(params) -> ApiKey:
     if not raw:
         raise Open311Error(400, _("api_key is required."))
     key = api_key_authenticate(raw)
-    if key is None or not key.allows(Scope.CASES_REPORT):
+    if key is None or not access.api_key_allows(key, Scope.CASES_REPORT):
         raise Open311Error(403, _("The api_key is invalid, revoked or may not report requests."))
     return key
 

@@ -25,7 +25,7 @@ from ..models import (
 
 def orders_visible(user) -> QuerySet[HotlineOrder]:
     return (
-        HotlineOrder.objects.filter(access.order_visibility_q(user))
+        HotlineOrder.objects.filter(access.hotline_order_visibility_q(user))
         .select_related("case__category", "centre", "lead_unit")
         .order_by("-case__created_at", "-case_id")
     )

@@ -1,10 +1,11 @@
 """Supervision reads: the SLA board (counts per responsible unit), its drill-down, the breach
 list, and supervision orders (督办) as their viewer may see them.
 
-Who sees what (the board rules): a supervisor or admin sees the cases of the cities, areas
-and units they oversee (`departments.access.staff_scope(...).oversees`); a unit head sees the
-cases their units are responsible for, and the tasks their units hold. Anyone else has no
-board (`board_access` is False) and the interfaces answer 404.
+Who sees what (the board rules, in workflows.access): a supervisor or admin sees the cases of
+the cities, areas and units they oversee; a unit head sees the cases their units are
+responsible for, and the tasks their units hold (`case_oversight_q`, `task_oversight_q`,
+`order_visibility_q`). Anyone else has no board (`can_see_board` is False) and the interfaces
+answer 404.
 
 A case's board state is the SLA state (`workflows.sla.state.task_sla`) of its open handling
 task: the board measures the responsible units, so an overdue intake or check task is not
@@ -26,12 +27,16 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils import timezone
 
-from departments.access import staff_scope
 from departments.calendars import add_working_time
-from departments.models import Role, Unit
+from departments.models import Unit
 from departments.selectors import unit_descendant_ids
-from workflows.access import order_addressee_q
 
+from ..access import (
+    case_oversight_q,
+    order_addressee_q,
+    order_visibility_q,
+    task_oversight_q,
+)
 from ..models import (
     Case,
     CaseStatus,
@@ -53,7 +58,6 @@ __all__ = [
     "BreachPage",
     "OrderPage",
     "UnitRow",
-    "board_access",
     "board_case_list",
     "board_counts",
     "breaches",
@@ -74,61 +78,6 @@ AT_RISK_HORIZON = dt.timedelta(days=30)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 MAX_DRILL_DOWN = 200
-
-
-# --- who sees what ----------------------------------------------------------------------------
-
-
-def board_access(user) -> bool:
-    """Supervisors, admins and unit heads have a board (and the supervision list)."""
-    scope = staff_scope(user)
-    return scope.is_superuser or bool(scope.oversees or scope.units_for(Role.UNIT_HEAD))
-
-
-def _case_scope_q(user, prefix: str = "") -> Q:
-    """Cases on the user's board: overseen by city, area or responsible unit, or headed."""
-    scope = staff_scope(user)
-    if scope.is_superuser:
-        return Q()
-    q = Q(**{f"{prefix}pk__in": []})
-    headed = sorted(scope.units_for(Role.UNIT_HEAD))
-    if headed:
-        q |= Q(**{f"{prefix}responsible_unit_id__in": headed})
-    if scope.oversees:
-        units = sorted(scope.oversees)
-        for column in ("city_id", "area_id", "responsible_unit_id"):
-            q |= Q(**{f"{prefix}{column}__in": units})
-    return q
-
-
-def _task_scope_q(user) -> Q:
-    """Tasks on the user's breach list: of overseen cases, or held by (or handled for) a
-    unit they head."""
-    scope = staff_scope(user)
-    if scope.is_superuser:
-        return Q()
-    q = Q(pk__in=[])
-    headed = sorted(scope.units_for(Role.UNIT_HEAD))
-    if headed:
-        q |= Q(unit_id__in=headed) | Q(stage=Stage.HANDLING, case__responsible_unit_id__in=headed)
-    if scope.oversees:
-        units = sorted(scope.oversees)
-        q |= Q(unit_id__in=units)
-        for column in ("city_id", "area_id", "responsible_unit_id"):
-            q |= Q(**{f"case__{column}__in": units})
-    return q
-
-
-def _order_scope_q(user) -> Q:
-    """Orders on the user's supervision list: addressed to them (a unit they head, a task
-    they hold), or on a case they see on their board."""
-    scope = staff_scope(user)
-    if scope.is_superuser:
-        return Q()
-    q = order_addressee_q(user)  # to a unit they head, or about a task they hold
-    if scope.oversees:
-        q |= _case_scope_q(user, "case__") | Q(unit_id__in=sorted(scope.oversees))
-    return q
 
 
 # --- the board --------------------------------------------------------------------------------
@@ -157,7 +106,7 @@ def _board_q(
 ) -> Q:
     """Open, dispatched cases on the user's board matching the filters: the case's area or
     any area below `area_id`; reported at or after `since` and before `until`."""
-    q = _case_scope_q(user, prefix) & Q(**{f"{prefix}status": CaseStatus.OPEN})
+    q = case_oversight_q(user, prefix) & Q(**{f"{prefix}status": CaseStatus.OPEN})
     q &= Q(**{f"{prefix}responsible_unit__isnull": False})
     if category_id:
         q &= Q(**{f"{prefix}category_id": category_id})
@@ -385,7 +334,7 @@ def breaches(
     now = now or timezone.now()
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     qs = CaseTask.objects.filter(status__in=OPEN, due_at__lte=now, paused_since__isnull=True)
-    qs = qs.filter(_task_scope_q(user))
+    qs = qs.filter(task_oversight_q(user))
     if unit_id:
         qs = qs.filter(unit_id__in=sorted(unit_descendant_ids([unit_id])))
     if category_id:
@@ -436,9 +385,7 @@ def case_orders(case: Case) -> list[SupervisionOrder]:
 
 def order_for_user(user, order_id: int) -> SupervisionOrder | None:
     """The order if it is on the user's supervision list, else None (404)."""
-    if not board_access(user):
-        return None
-    return _orders().filter(_order_scope_q(user), pk=order_id).first()
+    return _orders().filter(order_visibility_q(user), pk=order_id).first()
 
 
 @dataclass(frozen=True)
@@ -463,7 +410,7 @@ def order_page(user, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZ
     then replied ones (latest reply first); keyset-paged. Raises BadCursor."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     bucket, when, pk = _order_cursor(cursor)
-    mine = _orders().filter(_order_scope_q(user))
+    mine = _orders().filter(order_visibility_q(user))
     rows: list[SupervisionOrder] = []
     if bucket == OrderStatus.OPEN:
         awaiting = mine.filter(status=OrderStatus.OPEN)

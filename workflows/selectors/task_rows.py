@@ -27,7 +27,7 @@ from django.db.models import Field
 
 from cityops.sql_rows import Converters, converted, field_converters
 from departments.models import GridCell, Unit, WorkCalendar
-from workflows.access import can_view_task, staff_scope
+from workflows.access import can_view_task, queue_pairs
 
 from ..models import Case, CaseTask, Category, Stage, TaskStatus
 from .tasks import DEFAULT_PAGE_SIZE, TaskPage, cursor_decode, keyset_page, page_limit
@@ -153,7 +153,7 @@ def _after(alias: str, field: str, cursor: str | None, op: str) -> tuple[str, li
 def _queue_sql(user, cursor: str | None, limit: int) -> tuple[str, list] | None:
     """Open tasks of every (unit, role) the user holds, oldest first: one ordered index probe
     per pair, merged (an IN list over several units would read and sort them all)."""
-    pairs = sorted(staff_scope(user).pairs)
+    pairs = queue_pairs(user)
     if not pairs:
         return None
     columns, _converters = _select()

@@ -18,7 +18,7 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 
 from cityops.compiled_queries import CompiledGet
 from departments.models import Role
-from workflows.access import can_view_task, staff_scope
+from workflows.access import can_view_task, queue_pairs, queue_q, staff_scope
 
 from ..models import CaseTask, Stage, TaskStatus
 from .lookups import MAX_DB_ID
@@ -78,14 +78,13 @@ def _queue_ids(user, cursor: str | None, limit: int) -> list[int]:
     On PostgreSQL one ordered index probe per pair, combined with UNION ALL: an IN list over
     several units would read and sort every open task of those units instead.
     """
-    scope = staff_scope(user)
     base = CaseTask.objects.filter(status=TaskStatus.OPEN)
     order = ("created_at", "task_id")
-    pairs = sorted(scope.pairs)
+    pairs = queue_pairs(user)
     if not pairs:
         return []
     if len(pairs) == 1 or not connection.features.supports_slicing_ordering_in_compound:
-        qs = _after(base.filter(scope.task_q()), "created_at", cursor)
+        qs = _after(base.filter(queue_q(user)), "created_at", cursor)
         return list(qs.order_by(*order).values_list("task_id", flat=True)[:limit])
     parts = [
         _after(base.filter(unit_id=unit, role=role), "created_at", cursor)
@@ -135,13 +134,15 @@ def task_list(
     return keyset_page(rows, limit, field)
 
 
-# The task an action (claim, complete, …) starts from: with its case, which the services lock
-# through; the statement is compiled once per thread (cityops.compiled_queries).
-_TO_ACT_ON = CompiledGet(lambda pk: CaseTask.objects.select_related("case").filter(pk=pk))
+# The task an action (claim, complete, …) starts from: with its case and the case's process,
+# whose flow class gives the lock the services take (services.transitions.task_locked); the
+# statement is compiled once per thread (cityops.compiled_queries).
+_TO_ACT_ON = CompiledGet(lambda pk: CaseTask.objects.select_related("case__process").filter(pk=pk))
 
 
 def task_to_act_on(user, task_id: int) -> CaseTask | None:
-    """The task (with its case) if the user may see it, as `task_for_user`, else None."""
+    """The task (with its case and its process) if the user may see it, as `task_for_user`,
+    else None."""
     try:
         task = _TO_ACT_ON.get(task_id)
     except CaseTask.DoesNotExist:
@@ -152,7 +153,8 @@ def task_to_act_on(user, task_id: int) -> CaseTask | None:
 def task_for_user(user, task_id: int) -> CaseTask | None:
     """A task the user may see (see workflows.access.can_view_task), or None: missing and
     not-yours look the same."""
-    task = _with_rows(CaseTask.objects.filter(pk=task_id)).select_related("case__city").first()
+    rows = _with_rows(CaseTask.objects.filter(pk=task_id))
+    task = rows.select_related("case__city", "case__process").first()
     if task is None or not can_view_task(user, task):
         return None
     return task

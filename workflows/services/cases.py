@@ -28,6 +28,7 @@ from .errors import Conflict, not_found
 from .events import event_record
 from .numbering import case_number_next
 from .photos import photos_attach, photos_validate
+from .transitions import flow_start, process_cancel, process_locked
 
 
 @dataclass
@@ -80,8 +81,6 @@ def _category(report: CaseReport, scheme_id: int | None) -> Category:
 
 def case_report(*, actor, report: CaseReport) -> Case:
     """Record a reported problem and start its flow at intake; nothing is kept on bad input."""
-    from ..flows import CaseFlow
-
     cell, lat, lng = _locate(report)
     units = reference_snapshot().units
     city_id = units.city_id(cell.area_id)
@@ -118,7 +117,7 @@ def case_report(*, actor, report: CaseReport) -> Case:
             unit_id=cell.area_id,
             payload={"source": report.source, "category": category.code},
         )
-        process = CaseFlow.start.run(case=case)
+        process = flow_start("case", case=case)
         case.process = process
         save_fields(case, ["process", "stage"])
     return case
@@ -126,19 +125,17 @@ def case_report(*, actor, report: CaseReport) -> Case:
 
 def case_cancel(*, actor, case: Case, reason: str) -> Case:
     """The shift leader cancels (作废) an open case with a reason; its open tasks end."""
-    from ..flows import CaseFlow
-
     if not access.can_view_case(actor, case):
         raise not_found()
     if not access.can_cancel_case(actor, case):
         raise Conflict(_("Only the shift leader may cancel a case."), "not_allowed")
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for cancelling.")})
-    with transaction.atomic(), CaseFlow.lock(case.process_id):
+    with transaction.atomic(), process_locked(case.process):
         case = Case.objects.get(pk=case.pk)
         if not case.is_open:
             raise Conflict(_("The case is not open."), "case_not_open")
-        CaseFlow.instance.cancel(case.process)
+        process_cancel(case.process)
         now = timezone.now()
         CaseTask.objects.filter(case=case, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]).update(
             status=TaskStatus.CANCELLED, finished_at=now

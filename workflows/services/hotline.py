@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task as FlowTask
@@ -61,6 +61,7 @@ from .events import event_record
 from .notifications import notify, users_holding
 from .numbering import case_number_next
 from .routing import route_suggest
+from .transitions import flow_start, task_actor_check, task_advance, task_locked
 
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
@@ -175,6 +176,15 @@ def order_create(*, actor, report: OrderReport) -> HotlineOrder:
     return order
 
 
+def order_report(*, actor, report: OrderReport) -> HotlineOrder:
+    """Record a citizen's call (or an API report) and start its flow at intake."""
+    with transaction.atomic():
+        order = order_create(actor=actor, report=report)
+        order.case.process = flow_start("hotline", order=order)
+        order.case.save(update_fields=["process", "stage", "updated_at"])
+    return order
+
+
 # --- tasks opening (called by the flow) -------------------------------------------------------
 
 
@@ -220,43 +230,6 @@ def hotline_task_open(*, activation) -> CaseTask:
     if stage == Stage.HL_LEAD_REPLY:
         case.due_at = task.due_at
     return task
-
-
-# --- the transition (until services.transitions serves every flow) ----------------------------
-
-
-class _Move:
-    """A transition under the process lock: the task read again, its flow task and process."""
-
-    def __init__(self, task: CaseTask, flow_task, actor):
-        self.task, self.flow_task, self.actor = task, flow_task, actor
-        self.process = flow_task.process
-
-    def run(self, route: str) -> None:
-        """Record the route and run the task's activation: the next tasks open."""
-        flow_task = self.flow_task
-        if flow_task.status == STATUS.NEW:  # signed for (taken) by completing it
-            flow_task.owner, flow_task.status = self.actor, STATUS.ASSIGNED
-        self.process.data["outcome"] = route
-        activation = flow_task.flow_task.activation_class(flow_task)
-        activation.start(None)
-        activation.execute()
-        save_fields(self.process, ["data"])
-
-    def cancel(self, other: CaseTask) -> None:
-        """Cancel another open task of the same process (its flow task)."""
-        flow_task = FlowTask.objects.get(pk=other.pk)
-        flow_task.flow_task.activation_class(flow_task).cancel()
-
-
-@contextmanager
-def task_transition(task: CaseTask, *, actor):
-    """Lock the task's process through its own flow class, read the task again, yield."""
-    flow_class = FlowTask.objects.get(pk=task.pk).flow_task.flow_class
-    with flow_class.lock(task.case.process_id):
-        fresh = CaseTask.objects.select_related("task__process", "case__category").get(pk=task.pk)
-        fresh.task.process.cityops_case = fresh.case
-        yield _Move(fresh, fresh.task, actor)
 
 
 # --- completing a task ------------------------------------------------------------------------
@@ -411,12 +384,11 @@ def hotline_allowed_outcomes(actor, task: CaseTask) -> list[str]:
 
 
 def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None = None) -> CaseTask:
-    """Finish a hotline task with one of its stage's outcomes; the flow moves on."""
-    if not access.can_act_on_task(actor, task):
-        raise not_found()
+    """Finish a hotline task with one of its stage's outcomes; the flow moves on. An open
+    task is taken (signed for) by the one who completes it."""
+    task_actor_check(actor, task)
     cleaned = _clean(task, outcome, data or {})
-    with task_transition(task, actor=actor) as move:
-        task = move.task
+    with task_locked(task) as (task, flow_task):
         if not task.is_open:
             raise Conflict(_("The task is already done."), "task_done")
         if task.status == TaskStatus.CLAIMED and task.owner_id != actor.pk:
@@ -425,12 +397,16 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             _callback_may_start(task)
         if outcome == "merge" and not cleaned["merge_into"].is_open:
             raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
-        order = HotlineOrder.objects.select_related("case").get(pk=task.case_id)
+        order = HotlineOrder.objects.get(pk=task.case_id)
         order.case = case = task.case
-        move.process.cityops_order = order
+        process = flow_task.process
+        process.cityops_order = order
         stage_from = case.stage
-        route, said = _apply(order, task, outcome, cleaned, move)
-        move.run(route)
+        route, said = _apply(order, task, outcome, cleaned, process)
+        if flow_task.status == STATUS.NEW:  # taken by completing it (what task_claim writes)
+            flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED
+            save_fields(flow_task, ["owner", "status"])
+        task_advance(flow_task, route)
         _after(order, task, outcome)
         if outcome == "merge":
             _merged_notify(order, cleaned["merge_into"])
@@ -471,9 +447,9 @@ def _callback_may_start(task: CaseTask) -> None:
         )
 
 
-def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, move):
+def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, process):
     """The outcome's effect on the order before the flow moves on: (route, event payload)."""
-    case, now, data = order.case, timezone.now(), move.process.data
+    case, now, data = order.case, timezone.now(), process.data
     said: dict = {}
     route = outcome
     if outcome == "dispatch":
@@ -501,7 +477,7 @@ def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, mov
     elif outcome == "feedback":
         said = {"feedback": cleaned["feedback"]}
     elif outcome == "reply":
-        _proceed_without_late(order, task, move)
+        _proceed_without_late(order, task)
         order.reply_text, order.reply_contact = cleaned["reply"], cleaned["reply_contact"]
         order.reply_result, order.replied_at = cleaned["reply_result"], now
         said = dict(cleaned)
@@ -573,7 +549,7 @@ def assisting_feedback_due(order: HotlineOrder):
     ).due_at
 
 
-def _proceed_without_late(order: HotlineOrder, task: CaseTask, move) -> None:
+def _proceed_without_late(order: HotlineOrder, task: CaseTask) -> None:
     """The lead replies only after every assisting unit gave its feedback or ran out of
     time; late branches are cancelled and their missing feedback recorded."""
     if task.stage != Stage.HL_LEAD_REPLY:
@@ -594,8 +570,9 @@ def _proceed_without_late(order: HotlineOrder, task: CaseTask, move) -> None:
             _("Waiting for the assisting units' feedback: %(units)s.") % {"units": names},
             "waiting_feedback",
         )
-    for late in waiting:
-        move.cancel(late)
+    for late in waiting:  # under the process lock the caller holds
+        flow_task = FlowTask.objects.get(pk=late.pk)
+        flow_task.flow_task.activation_class(flow_task).cancel()
         late.status, late.finished_at = TaskStatus.CANCELLED, now
         save_fields(late, ["status", "finished_at"])
         order.missing_feedback = [*order.missing_feedback, late.unit_id]
@@ -704,9 +681,17 @@ def _merged_notify(order: HotlineOrder, master: Case) -> None:
         )
 
 
-def order_unmerge_check(*, actor, order: HotlineOrder) -> Case:
-    """Undo a merge (the hotline centre's shift leader): the order is open again, at intake
-    (its flow is restarted by flows.hotline.order_unmerge). Returns the former master."""
+def order_unmerge(*, actor, order: HotlineOrder) -> HotlineOrder:
+    """Undo a merge (the hotline centre's shift leader): the order goes back to intake, in a
+    new run of its flow (the merged run had ended)."""
+    with transaction.atomic():
+        _unmerge(actor=actor, order=order)
+        order.case.process = flow_start("hotline", order=order)
+        order.case.save(update_fields=["process", "stage", "updated_at"])
+    return order
+
+
+def _unmerge(*, actor, order: HotlineOrder) -> Case:
     if not access.can_view_order(actor, order):
         raise not_found()
     if not access.can_unmerge(actor, order):

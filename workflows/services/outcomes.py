@@ -16,7 +16,7 @@ from .errors import Conflict
 from .events import event_record
 from .photos import photos_attach, photos_validate
 from .requests import review_apply
-from .tasks import _check_actor, _locked
+from .transitions import task_actor_check, task_advance, task_locked
 
 CHOSEN_ARCHIVE_TYPES = (ArchiveType.ERRONEOUS, ArchiveType.SPECIAL)
 # What completing a task may change on its case: the outcome itself (_apply), the next task
@@ -160,9 +160,9 @@ def task_complete(
     *, actor, task: CaseTask, outcome: str, data: dict | None = None, photos=()
 ) -> CaseTask:
     """Finish a task the actor holds with one of its stage's outcomes; the flow moves on."""
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     cleaned = _clean(task, outcome, data or {}, photos)
-    with _locked(task) as (task, flow_task):
+    with task_locked(task) as (task, flow_task):
         if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
             raise (
                 Conflict(_("Claim the task before completing it."), "not_holder")
@@ -190,10 +190,7 @@ def task_complete(
                     now=timezone.now(),
                 )
             )
-        flow_task.process.data["outcome"] = outcome
-        activation = flow_task.flow_task.activation_class(flow_task)
-        activation.start(None)
-        activation.execute()
+        task_advance(flow_task, outcome)
         if case.status != CaseStatus.OPEN:
             case.stage = Stage.ENDED
         save_fields(case, CASE_FIELDS_MOVED)

@@ -28,7 +28,7 @@ from ..models import (
 from ..sla.pauses import pause_end, pause_start
 from .errors import Conflict
 from .events import task_event
-from .tasks import _check_actor, _locked
+from .transitions import flow_start, task_actor_check, task_locked
 
 EXTENSION_UNITS = ("natural_hours", "working_hours", "working_days")
 MAX_EXTENSION = {"natural_hours": 24 * 30, "working_hours": 8 * 60, "working_days": 60}
@@ -63,18 +63,12 @@ def _clean_extension(amount, unit: str, reason: str) -> tuple[int, str, str]:
     return amount, unit, reason.strip()
 
 
-def _start_review(flow_node, case, request: CaseRequest, role: str, unit_id: int) -> None:
-    flow_node.run(case=case, request=request, role=role, unit_id=unit_id)
-
-
 def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) -> CaseRequest:
     """The handler asks for more time before the due time; the clock stops meanwhile."""
-    from ..flows import ReviewFlow
-
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     amount, unit, reason = _clean_extension(amount, unit, reason)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
         if task.due_at is not None and now >= task.due_at:
             raise Conflict(_("The due time has passed: too late to ask for more time."), "overdue")
@@ -96,7 +90,9 @@ def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) 
             if first
             else (Role.SUPERVISOR, task.case.city_id)
         )
-        _start_review(ReviewFlow.start_extension, task.case, request, role, unit_id)
+        flow_start(
+            "review", "start_extension", case=task.case, request=request, role=role, unit_id=unit_id
+        )
         task_event(
             task=task,
             action="extension_request",
@@ -108,12 +104,10 @@ def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) 
 
 def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
     """The handler asks to park the case (挂账): it cannot be handled for now."""
-    from ..flows import ReviewFlow
-
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     reason = _required_reason(reason)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
         if CaseRequest.objects.filter(
             task=task, kind=RequestKind.PARKING, status=RequestStatus.PENDING
@@ -127,12 +121,13 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
             requested_by=actor,
             created_at=now,
         )
-        _start_review(
-            ReviewFlow.start_parking,
-            task.case,
-            request,
-            Role.SHIFT_LEADER,
-            centre_ids(task.case.city_id)[0],
+        flow_start(
+            "review",
+            "start_parking",
+            case=task.case,
+            request=request,
+            role=Role.SHIFT_LEADER,
+            unit_id=centre_ids(task.case.city_id)[0],
         )
         task_event(
             task=task,
@@ -145,10 +140,10 @@ def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
 
 def info_wait(*, actor, task: CaseTask, reason: str) -> CaseTask:
     """The handler waits for information from the reporter; the clock stops."""
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     reason = _required_reason(reason)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         _held_handling_task(actor, task, now)
         pause_start(task=task, reason=PauseReason.WAITING_INFO, now=now)
         task_event(
@@ -162,9 +157,9 @@ def info_wait(*, actor, task: CaseTask, reason: str) -> CaseTask:
 
 def info_received(*, actor, task: CaseTask) -> CaseTask:
     """The information arrived: the clock runs again, the due time moved by the wait."""
-    _check_actor(actor, task)
+    task_actor_check(actor, task)
     now = timezone.now()
-    with _locked(task) as (task, _flow_task):
+    with task_locked(task) as (task, _flow_task):
         interval = PauseInterval.objects.filter(task=task, ended_at__isnull=True).first()
         if interval is None or interval.reason != PauseReason.WAITING_INFO:
             raise Conflict(_("The task is not waiting for information."), "not_waiting")

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cityops import display
 from departments.models import Role, Unit
 from workflows import access
 
@@ -20,17 +21,6 @@ from .events import event_record
 from .notifications import notify, users_holding
 
 OPEN_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)
-
-
-def can_issue_order(user, case: Case) -> bool:
-    """A supervisor whose posts cover the case's city, area or responsible unit."""
-    units = access.staff_scope(user).units_for(Role.SUPERVISOR)
-    return bool(units & {case.city_id, case.area_id, case.responsible_unit_id})
-
-
-def can_reply_order(user, order: SupervisionOrder) -> bool:
-    """The head of the unit the order is addressed to."""
-    return access.staff_scope(user).holds(order.unit_id, Role.UNIT_HEAD)
 
 
 def _clean_issue(
@@ -59,10 +49,6 @@ def _current_task(case: Case, unit: Unit) -> CaseTask | None:
     return tasks.filter(stage=Stage.HANDLING).first() or tasks.first()
 
 
-def _when(value: dt.datetime) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-
-
 def order_issue(
     *,
     actor,
@@ -75,7 +61,7 @@ def order_issue(
     `reply_due_at`; the unit's heads are notified."""
     if not access.can_view_case(actor, case):
         raise not_found()
-    if not can_issue_order(actor, case):
+    if not access.can_issue_order(actor, case):
         raise Conflict(_("Only a supervisor may issue a supervision order."), "not_allowed")
     reason, reply_due_at, unit = _clean_issue(case, reason, reply_due_at, unit)
     with transaction.atomic():
@@ -109,7 +95,7 @@ def order_issue(
             users=users_holding(Role.UNIT_HEAD, [unit.pk]),
             kind="supervision",
             title=_("Supervision order on case %(number)s: reply by %(due)s")
-            % {"number": case.number, "due": _when(reply_due_at)},
+            % {"number": case.number, "due": display.when(reply_due_at)},
             body=reason,
             case=case,
         )
@@ -118,7 +104,7 @@ def order_issue(
 
 def order_reply(*, actor, order: SupervisionOrder, reply: str) -> SupervisionOrder:
     """The head of the order's unit answers it (once); the issuer is notified."""
-    if not can_reply_order(actor, order):
+    if not access.can_reply_order(actor, order):
         raise not_found()
     if not (reply or "").strip():
         raise ValidationError({"reply": _("Write the reply.")})

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cityops import display
 from departments.calendars import WorkingCalendar, add_working_time
 from departments.models import Role
 from departments.selectors import working_calendar
@@ -119,7 +120,7 @@ def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
         "stage": task.get_stage_display(),
         "number": case.number,
     }
-    due = f"{timezone.localtime(task.due_at):%Y-%m-%d %H:%M}"
+    due = display.when(task.due_at)
     batch.notices.append(
         Notice(
             users=tuple(_recipients(action, task, batch)),

@@ -7,15 +7,14 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
+from ..access import can_issue_order, can_reply_order, can_see_board
 from ..models import Case, OrderStatus, SupervisionOrder
 from ..selectors.sla import (
-    board_access,
     case_orders,
     open_orders_addressed,
     order_default_reply_due,
     order_is_late,
 )
-from ..services.supervision import can_issue_order, can_reply_order
 
 register = template.Library()
 
@@ -25,7 +24,7 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and s
 @register.filter
 def sees_board(user) -> bool:
     """Supervisors, admins and unit heads: the board and supervision pages are theirs."""
-    return bool(getattr(user, "is_authenticated", False)) and board_access(user)
+    return can_see_board(user)
 
 
 @register.simple_tag

@@ -1,4 +1,4 @@
-"""Case pages: report a case, the cases a user may see, one case with its timeline, cancel."""
+"""Case pages: report a case, one case with its timeline, cancel (the list: case_search)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cityops import display
 from departments.models import Role
 from workflows.access import can_act_on_task, can_cancel_case, can_see_reporter, staff_scope
 
-from ..forms import CancelForm, CaseFilterForm, CaseReportForm
-from ..models import Case, CaseEvent, PhotoKind, Source, Stage
-from ..selectors.cases import case_open_tasks, case_page, case_timeline
+from ..forms import CancelForm, CaseReportForm
+from ..models import Case, CaseEvent, LimitUnit, PhotoKind, Source, Stage
+from ..selectors.cases import case_open_tasks, case_timeline
 from ..services.cases import CaseReport, case_cancel, case_report
 from ..shortcuts import case_or_404
 from .actions import service_action
-from .pagination import page_or_first
-
-CASES_PAGE_SIZE = 25
 
 EVENT_LABELS = {
     "report": gettext_lazy("Reported (上报)"),
@@ -74,11 +72,23 @@ EVENT_DETAILS = {
     "amount_unit": gettext_lazy("Time unit"),
     "paused_minutes": gettext_lazy("Paused minutes"),
     "due_at": gettext_lazy("Due"),
+    "reply_due_at": gettext_lazy("Reply due"),
 }
 
 
 def _stage_label(value: str) -> str:
     return Stage(value).label if value in Stage.values else value
+
+
+def _detail_value(key: str, value) -> str:
+    """A payload value as people read it: local readable times, labels rather than codes."""
+    if display.as_datetime(value) is not None:
+        return display.when(value)
+    if key == "amount_unit" and value in LimitUnit.values:
+        return LimitUnit(value).label
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
@@ -89,7 +99,9 @@ def _timeline_rows(events: QuerySet[CaseEvent]) -> list[dict]:
             "stage_from": _stage_label(e.stage_from),
             "stage_to": _stage_label(e.stage_to),
             "details": [
-                (label, e.payload[k]) for k, label in EVENT_DETAILS.items() if k in e.payload
+                (label, _detail_value(k, e.payload[k]))
+                for k, label in EVENT_DETAILS.items()
+                if k in e.payload
             ],
         }
         for e in events
@@ -156,16 +168,3 @@ def case_new_view(request: HttpRequest) -> HttpResponse:
         success=lambda case: _("Case %(number)s is reported.") % {"number": case},
         then=lambda case: reverse("workflows:case", args=[case.pk]),
     )
-
-
-@login_required
-@require_GET
-def case_list_view(request: HttpRequest) -> HttpResponse:
-    form = CaseFilterForm(request.GET)
-    status = form.cleaned_data["status"] if form.is_valid() else ""
-    page = page_or_first(
-        request,
-        lambda cursor: case_page(request.user, status=status, cursor=cursor, limit=CASES_PAGE_SIZE),
-    )
-    context = {"form": form, "status": status, "cases": page.rows, "next_cursor": page.next_cursor}
-    return render(request, "workflows/case_list.html", context)

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from departments.models import Role, Unit, UnitKind
 from workflows import access
 
-from ..flows.hotline import order_report, order_unmerge
 from ..forms import add_service_errors, handling_units
 from ..models import (
     CaseTask,
@@ -48,6 +47,8 @@ from ..services.hotline import (
     hotline_categories,
     hotline_complete,
     order_rate,
+    order_report,
+    order_unmerge,
 )
 from ..shortcuts import task_or_404
 from .actions import service_action

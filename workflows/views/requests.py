@@ -4,23 +4,17 @@ of them is in views.task_page; the decisions are the review task's ordinary outc
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from cityops import display
 
 from ..forms import ExtensionRequestForm, InfoWaitForm, ParkingRequestForm, RequestForm
 from ..services.requests import extension_request, info_received, info_wait, parking_request
 from ..shortcuts import task_or_404
 from .task_page import amount_label, task_action, task_service_action
-
-
-def _when(moment: dt.datetime | None) -> str:
-    return date_format(timezone.localtime(moment), "Y-m-d H:i") if moment else "—"
 
 
 def _request(request: HttpRequest, task_id: int, form_class: type[RequestForm], service, said):
@@ -83,6 +77,7 @@ def task_info_received_view(request: HttpRequest, task_id: int) -> HttpResponse:
         task_id,
         info_received,
         success=lambda t: (
-            _("Information received: the clock runs again, due %(due)s.") % {"due": _when(t.due_at)}
+            _("Information received: the clock runs again, due %(due)s.")
+            % {"due": display.when(t.due_at)}
         ),
     )

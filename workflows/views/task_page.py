@@ -19,9 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from viewflow.workflow.models import Task as FlowTask
 
-from departments.models import Role
 from departments.selectors import unit_descendant_ids
-from workflows.access import can_act_on_task, staff_scope
+from workflows.access import can_act_on_task, can_subdispatch_task
 
 from ..flows.stages import REVIEW_STAGES
 from ..forms import (
@@ -175,7 +174,7 @@ def _subdispatch_offer(user, task: CaseTask) -> SubdispatchForm | None:
     """The second-level dispatch form, shown to the unit head of an open handling task."""
     if task.stage != Stage.HANDLING or task.status != TaskStatus.OPEN:
         return None
-    if not staff_scope(user).holds(task.unit_id, Role.UNIT_HEAD):
+    if not can_subdispatch_task(user, task):
         return None
     return SubdispatchForm(sub_unit_ids=sub_unit_ids(task))
 
