@@ -63,8 +63,8 @@ def test_units_one_bad_row_imports_nothing_and_names_its_line(tmp_path):
     with pytest.raises(RowsRejected) as caught:
         units_import(rows_source=write(tmp_path, "u.csv", bad))
     assert caught.value.errors == [
-        "line 6: unknown kind “bureau” (expected city, district, street, community, centre, hotline, "
-        "handling)"
+        "line 6: unknown kind “bureau” (expected city, district, street, community, centre, "
+        "hotline, handling)"
     ]
     assert Unit.objects.count() == 0
 
