@@ -5,10 +5,8 @@ progress query (no login, rate-limited, no personal data)."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -21,6 +19,7 @@ from departments.models import Role, Unit, UnitKind
 from workflows import access
 
 from ..forms import add_service_errors, handling_units
+from ..integrations.throttling import public_query_allowed
 from ..models import (
     CaseTask,
     ReplyChannel,
@@ -419,15 +418,6 @@ class RateForm(QueryForm):
     )
 
 
-def public_query_allowed(request: HttpRequest) -> bool:
-    """settings.CITYOPS_PUBLIC_QUERY_RATE lookups per client address and minute."""
-    ident = request.META.get("REMOTE_ADDR", "?")
-    key = f"cityops:public-query:{ident}"
-    added = cache.add(key, 1, timeout=60)
-    count = 1 if added else cache.incr(key)
-    return count <= settings.CITYOPS_PUBLIC_QUERY_RATE
-
-
 def _public(request, form, *, progress=None, rate_form=None, status=200):
     context = {
         "form": form,
@@ -447,7 +437,7 @@ def public_query_view(request: HttpRequest) -> HttpResponse:
         return _public(request, QueryForm())
     source = request.POST if request.method == "POST" else request.GET
     form = RateForm(source) if "rating" in source else QueryForm(source)
-    if not public_query_allowed(request):
+    if not public_query_allowed(request.META.get("REMOTE_ADDR", "?")):
         form = QueryForm(source)
         form.is_valid()
         form.add_error(None, _("Too many look-ups from your address; try again in a minute."))
