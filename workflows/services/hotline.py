@@ -63,6 +63,24 @@ from .numbering import case_number_next
 from .routing import route_suggest
 from .transitions import flow_start, task_actor_check, task_advance, task_locked
 
+# What completing a hotline task may change on its order.
+ORDER_FIELDS_MOVED = [
+    "lead_unit",
+    "assist_units",
+    "dispatched_at",
+    "handling_due_at",
+    "answer",
+    "reply_text",
+    "reply_contact",
+    "reply_result",
+    "replied_at",
+    "satisfaction",
+    "callback_notes",
+    "rehandle_count",
+    "return_count",
+    "missing_feedback",
+    "merged_into",
+]
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
 CALLBACK_OUTCOMES = ("satisfied", "basic", "unsatisfied", "unreachable")
@@ -204,7 +222,7 @@ def hotline_task_open(*, activation) -> CaseTask:
         unit_id = order.lead_unit_id
     else:
         unit_id = (activation.task.data or {}).get("unit")
-    snapshot = reference_snapshot()
+    snapshot = getattr(process, "cityops_reference", None) or reference_snapshot()
     start = activation.task.created
     payload: dict = {}
     if stage == Stage.HL_INTAKE:
@@ -416,7 +434,7 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             case,
             ["stage", "status", "due_at", "responsible_unit", "closed_at", "updated_at"],
         )
-        order.save()
+        save_fields(order, ORDER_FIELDS_MOVED)
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
         task.owner_id = task.owner_id or actor.pk
         task.payload = {**task.payload, **said}
