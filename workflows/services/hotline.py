@@ -56,6 +56,7 @@ from ..models.hotline import (
 from ..selectors.lookups import case_by_ref, unit_by_ref
 from ..sla.deadlines import task_sla_fields
 from ..sla.hotline import handling_due, hotline_deadline, next_working_day_start
+from .cases import CaseReport, case_report
 from .errors import Conflict, not_found
 from .events import event_record
 from .notifications import notify, users_holding
@@ -80,6 +81,7 @@ ORDER_FIELDS_MOVED = [
     "return_count",
     "missing_feedback",
     "merged_into",
+    "converted_case",
 ]
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
@@ -366,6 +368,8 @@ def _clean(task: CaseTask, outcome: str, data: dict) -> dict:
         return {"answer": _text(data, "answer")}
     if outcome == "merge":
         return {"merge_into": _merge_target(task.case, data.get("merge_into"))}
+    if outcome == "convert":
+        return _clean_convert(task, data)
     if outcome == "return":
         return _clean_return(task, data)
     if outcome == "reply":
@@ -379,6 +383,21 @@ def _clean(task: CaseTask, outcome: str, data: dict) -> dict:
     if outcome in CALLBACK_OUTCOMES:
         return _clean_callback(task, outcome, data)
     return {}
+
+
+def _clean_convert(task: CaseTask, data: dict) -> dict:
+    """A city-management matter: the city category and grid cell of the 数字城管 case."""
+    from ..selectors.categories import reportable_categories
+
+    ref = str(data.get("category") or "").strip()
+    categories = reportable_categories().exclude(kind=CategoryKind.HOTLINE)
+    category = categories.filter(pk=int(ref)).first() if ref.isascii() and ref.isdigit() else None
+    if category is None:
+        raise ValidationError({"category": _("Choose the city-management category.")})
+    grid = _text(data, "grid")
+    if not grid:
+        raise ValidationError({"grid": _("Give the grid cell of the place.")})
+    return {"category": category, "grid": grid}
 
 
 def _merge_target(case: Case, ref) -> Case:
@@ -420,7 +439,7 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
         process = flow_task.process
         process.cityops_order = order
         stage_from = case.stage
-        route, said = _apply(order, task, outcome, cleaned, process)
+        route, said = _apply(order, task, outcome, cleaned, process, actor)
         if flow_task.status == STATUS.NEW:  # taken by completing it (what task_claim writes)
             flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED
             save_fields(flow_task, ["owner", "status"])
@@ -465,7 +484,7 @@ def _callback_may_start(task: CaseTask) -> None:
         )
 
 
-def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, process):
+def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, process, actor):
     """The outcome's effect on the order before the flow moves on: (route, event payload)."""
     case, now, data = order.case, timezone.now(), process.data
     said: dict = {}
@@ -482,6 +501,20 @@ def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, pro
         order.answer = cleaned["answer"]
         _close(case, now)
         said = {"answer": cleaned["answer"]}
+    elif outcome == "convert":
+        converted = case_report(
+            actor=actor,
+            report=CaseReport(
+                category=cleaned["category"],
+                description=case.description,
+                source=Source.HOTLINE,
+                grid=cleaned["grid"],
+                address=case.address,
+            ),
+        )
+        order.converted_case = converted
+        _close(case, now)
+        said = {"case": converted.number}
     elif outcome == "merge":
         order.merged_into = cleaned["merge_into"]
         case.status, case.closed_at = CaseStatus.DUPLICATE, now

@@ -29,6 +29,7 @@ from ..models import (
     Urgency,
 )
 from ..selectors.cases import case_timeline
+from ..selectors.categories import reportable_categories
 from ..selectors.hotline import (
     caller_for,
     duplicate_candidates,
@@ -56,6 +57,7 @@ OUTCOME_LABELS = {
     "dispatch": gettext_lazy("Dispatch (派单)"),
     "answer": gettext_lazy("Answer directly and close (直接办结)"),
     "merge": gettext_lazy("Merge into an open order or case (重复件)"),
+    "convert": gettext_lazy("Turn into a city-management case (转数字城管)"),
     "sign": gettext_lazy("Sign for it (签收)"),
     "return": gettext_lazy("Return it (退单)"),
     "reply": gettext_lazy("Reply to the citizen (答复)"),
@@ -72,6 +74,7 @@ EVENT_LABELS = {
     "hl_dispatch": gettext_lazy("Dispatched (派单)"),
     "hl_answer": gettext_lazy("Answered directly (直接办结)"),
     "hl_merge": gettext_lazy("Merged as a repeat report (重复件)"),
+    "hl_convert": gettext_lazy("Turned into a city-management case"),
     "hl_unmerge": gettext_lazy("Merge undone"),
     "hl_sign": gettext_lazy("Signed for (签收)"),
     "hl_return": gettext_lazy("Returned (退单)"),
@@ -183,6 +186,14 @@ def _outcome_fields(task: CaseTask, outcome: str) -> dict:
         return {
             "merge_into": forms.CharField(label=gettext_lazy("Number of the open order or case"))
         }
+    if outcome == "convert":
+        return {
+            "category": forms.ModelChoiceField(
+                label=gettext_lazy("City-management category"),
+                queryset=reportable_categories().exclude(kind="hotline"),
+            ),
+            "grid": forms.CharField(label=gettext_lazy("Grid cell code"), max_length=40),
+        }
     if outcome == "return":
         return {
             "reason_code": forms.ChoiceField(
@@ -238,6 +249,8 @@ def _service_data(form: OutcomeForm) -> dict:
     for name, value in form.cleaned_data.items():
         if isinstance(value, Unit):
             value = value.code
+        elif hasattr(value, "pk"):
+            value = str(value.pk)
         elif hasattr(value, "__iter__") and not isinstance(value, str):
             value = [u.code for u in value]
         elif isinstance(value, bool):
