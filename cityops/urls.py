@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from indicators.urls import screen_urlpatterns
 from operations.views import healthz
 
 urlpatterns = [
@@ -17,6 +18,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("open311/v2/", include("workflows.open311.urls")),
+    path("indicators/", include("indicators.urls")),
+    path("screen/", include((screen_urlpatterns, "screen"))),
     path("", include("workflows.urls")),
 ]
 

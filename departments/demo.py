@@ -133,7 +133,7 @@ def seed_organisation() -> DemoOrganisation:
         city = _unit(CITY_CODE, "示范市", UnitKind.CITY, None)
         centre = _unit(CENTRE_CODE, "城市运行管理服务指挥中心", UnitKind.CENTRE, city)
         hotline_centre = _unit(
-            HOTLINE_CENTRE_CODE, "12345 政务服务便民热线中心", UnitKind.HOTLINE, city
+            HOTLINE_CENTRE_CODE, "12345政务服务便民热线中心", UnitKind.HOTLINE, city
         )
         units = {code: _unit(code, name, UnitKind.HANDLING, city) for code, name in HANDLING_UNITS}
         for code, parent, name in SUB_UNITS:

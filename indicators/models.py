@@ -118,6 +118,12 @@ class Fact(models.Model):
                 name="fact_open_assignment",
                 condition=models.Q(kind="assignment"),
             ),
+            # Dispatches active in a period: those ended after its start (or not ended).
+            models.Index(
+                fields=["end_at"],
+                name="fact_assignment_end",
+                condition=models.Q(kind="assignment"),
+            ),
         ]
 
     def __str__(self) -> str:

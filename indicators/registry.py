@@ -43,11 +43,13 @@ BASE_COUNTS: dict[str, BaseCount] = {
         BaseCount("dispatched", _("dispatched"), "dispatched"),
         BaseCount("dispatched_on_time", _("dispatched on time"), "dispatched", on_time=True),
         BaseCount("dispatched_accurate", _("accurate dispatches"), "dispatched", flag=True),
+        # States over the period, not occurrences in it (see selectors.values.state_q):
+        # due for handling = dispatches active in the period (dispatched before its end, not
+        # ended before its start: carried over or new), so handled ≤ due for handling.
         BaseCount("handling_due", _("due for handling"), "assignment"),
         BaseCount("handled", _("handled"), "handled"),
         BaseCount("handled_on_time", _("handled on time"), "handled", on_time=True),
         BaseCount("handled_late", _("handled late"), "handled", on_time=False),
-        # State at the period's end, not a count of occurrences (see selectors.values).
         BaseCount("overdue_unhandled", _("overdue, not handled"), "assignment"),
         BaseCount("closed", _("closed"), "closed"),
         BaseCount("closed_on_time", _("closed on time"), "closed", on_time=True),
@@ -66,7 +68,7 @@ BASE_COUNTS: dict[str, BaseCount] = {
         BaseCount("satisfied", _("satisfied callbacks"), "callback", flag=True),
     ]
 }
-STATE_COUNTS = ("overdue_unhandled",)
+STATE_COUNTS = ("handling_due", "overdue_unhandled")
 
 # Filters a derived indicator's term may carry: dimension → the fact column it compares.
 TERM_FILTERS = {
@@ -104,8 +106,6 @@ def formula_check(formula) -> dict:
                 raise FormulaError(
                     _("Filters may only be: %(names)s.") % {"names": ", ".join(TERM_FILTERS)}
                 )
-            if term["count"] in STATE_COUNTS and filters:
-                raise FormulaError(_("Overdue-not-handled cannot be filtered."))
             clean[part].append(
                 {"count": term["count"], "weight": weight, "filters": dict(sorted(filters.items()))}
             )

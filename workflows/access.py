@@ -125,6 +125,17 @@ def order_addressee_q(user) -> Q:
     return Q(unit_id__in=sorted(scope.units_for(Role.UNIT_HEAD))) | Q(task_id__in=held)
 
 
+def can_remind_case(user, case) -> bool:
+    """催办 comes from the command centre: a shift leader of the case's centre, or a
+    supervisor overseeing its city, area or responsible unit."""
+    scope = staff_scope(user)
+    if scope.units_for(Role.SHIFT_LEADER) & set(centre_ids(case.city_id)):
+        return True
+    return bool(
+        scope.units_for(Role.SUPERVISOR) & {case.city_id, case.area_id, case.responsible_unit_id}
+    )
+
+
 # --- Indicators (issue 11): who may view which unit's and area's numbers ----------------------
 
 

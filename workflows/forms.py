@@ -285,3 +285,13 @@ class SavedFilterForm(forms.Form):
 
     name = forms.CharField(label=_("Name of this search"), max_length=80)
     query = forms.CharField(widget=forms.HiddenInput, max_length=1000, required=False)
+
+
+class RemindForm(forms.Form):
+    """催办: the message to the case's current holders."""
+
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -5,6 +5,7 @@ from django.urls import path
 from . import converters  # noqa: F401  (registers <dbid:…>)
 from .views import board as board_views
 from .views import case_search, cases, home, hotline, notifications, tasks
+from .views import reminders as reminder_views
 from .views import requests as request_views
 
 # POST tasks/<id>/<action>/: the same actions as the API's (workflows.api.urls).
@@ -41,6 +42,7 @@ urlpatterns = [
     path("cases/<dbid:case_id>/", cases.case_detail_view, name="case"),
     path("cases/<dbid:case_id>/cancel/", cases.case_cancel_view, name="case-cancel"),
     path("cases/<dbid:case_id>/supervise/", board_views.case_supervise_view, name="case-supervise"),
+    path("cases/<dbid:case_id>/remind/", reminder_views.case_remind_view, name="case-remind"),
     path("hotline/", hotline.hotline_desk_view, name="hotline"),
     path("hotline/orders/<dbid:case_id>/", hotline.hotline_order_view, name="hotline-order"),
     path(

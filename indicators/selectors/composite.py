@@ -31,7 +31,7 @@ def ranking(selection: Selection, group: str, city_id: int | None) -> list[dict]
     terms = composite_terms(city_id)
     codes = [t["indicator"] for t in terms]
     indicators = list(Indicator.objects.filter(code__in=codes))
-    values, _ = indicator_values(indicators, selection, group)
+    values, _raw = indicator_values(indicators, selection, group)
     rows = [
         {"key": key, "score": composite_score(v, terms), "values": v}
         for key, v in values.items()

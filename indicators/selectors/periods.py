@@ -45,10 +45,15 @@ class Period:
         return dt.datetime.combine(self.start, dt.time(), ZoneInfo(settings.TIME_ZONE))
 
     def previous(self) -> Period:
-        return period_containing(self.kind, self.start - dt.timedelta(days=1)) if (
-            self.kind != "custom"
-        ) else Period("custom", self.start - (self.end - self.start) - dt.timedelta(days=1),
-                      self.start - dt.timedelta(days=1))  # fmt: skip
+        return (
+            period_containing(self.kind, self.start - dt.timedelta(days=1))
+            if (self.kind != "custom")
+            else Period(
+                "custom",
+                self.start - (self.end - self.start) - dt.timedelta(days=1),
+                self.start - dt.timedelta(days=1),
+            )
+        )
 
 
 def today() -> dt.date:

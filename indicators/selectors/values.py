@@ -122,13 +122,18 @@ def base_counts(
             for b in wanted:
                 if _matches(b, row["kind"], row["stage"], row["on_time"], row["flag"]):
                     out[g][fkey][b.code] += (row["s"] or 0) if b.sums else row["n"]
-    if "overdue_unhandled" in counts and group not in TIME_GROUPS:
-        for g, n in overdue_unhandled(selection, group).items():
-            out[g][()]["overdue_unhandled"] += n
-    elif "overdue_unhandled" in counts:
-        for sub in _time_buckets(selection, group):
-            for _, n in overdue_unhandled(sub, None).items():
-                out[sub.period.key][()]["overdue_unhandled"] += n
+    for count in STATE_COUNTS:
+        if count not in counts:
+            continue
+        for fkey in filter_sets:
+            term_q = Q(**{TERM_FILTERS[k]: v for k, v in fkey})
+            if group in TIME_GROUPS:
+                for sub in _time_buckets(selection, group):
+                    n = Fact.objects.filter(state_q(count, sub) & term_q).count()
+                    out[sub.period.key][fkey][count] += n
+            else:
+                for g, n in state_counts(count, selection, group, term_q).items():
+                    out[g][fkey][count] += n
     if group == "unit" and selection.subunits:
         _roll_up(out, tree)
     return out
@@ -143,22 +148,27 @@ def _time_buckets(selection: Selection, kind: str) -> list[Selection]:
     ]
 
 
-def _overdue_q(selection: Selection) -> Q:
-    """Assignments dispatched before the period's end, past due and not handled then (and not
-    parked then); not limited to the period's own dispatches."""
-    end = selection.period.end_instant
-    q = Q(kind="assignment", at__lt=end, due_at__lt=end) & (
-        Q(end_at__isnull=True) | Q(end_at__gt=end)
-    )
+def state_q(count: str, selection: Selection) -> Q:
+    """The assignments a state count counts, over the whole history (not only the period's
+    own facts), never those parked at the period's end:
+    handling_due — active in the period: dispatched before its end, not ended before its start;
+    overdue_unhandled — at the period's end: dispatched, past due, not handled (nor ended)."""
+    start, end = selection.period.start_instant, selection.period.end_instant
+    if count == "handling_due":
+        q = Q(kind="assignment", at__lt=end) & (Q(end_at__isnull=True) | Q(end_at__gte=start))
+    else:
+        q = Q(kind="assignment", at__lt=end, due_at__lt=end) & (
+            Q(end_at__isnull=True) | Q(end_at__gt=end)
+        )
     q &= selection.scope_q & _not_parked_at(selection.period)
     for name, value in selection.filters.items():
         q &= _filter_q(name, value, selection.subunits)
     return q
 
 
-def overdue_unhandled(selection: Selection, group: str | None) -> dict:
-    """{group value: assignments overdue and not handled at the period's end}."""
-    rows = Fact.objects.filter(_overdue_q(selection))
+def state_counts(count: str, selection: Selection, group: str | None, extra=None) -> dict:
+    """{group value: how many} for a state count."""
+    rows = Fact.objects.filter(state_q(count, selection) & (extra or Q()))
     if group:
         return dict(rows.values_list(GROUPS[group]).annotate(n=Count("id")).order_by())
     return {None: rows.count()}
@@ -176,8 +186,12 @@ def _roll_up(out: dict, tree) -> None:
 
 def indicator_values(indicators, selection: Selection, group: str | None = None) -> dict:
     """{group value: {indicator code: value or None}} and the base counts behind them."""
-    counts = {t["count"] for i in indicators for part in ("numerator", "denominator")
-              for t in i.formula.get(part) or []}  # fmt: skip
+    counts = {
+        t["count"]
+        for i in indicators
+        for part in ("numerator", "denominator")
+        for t in i.formula.get(part) or []
+    }
     filter_sets = set().union(*(_filter_sets(i.formula) for i in indicators)) or {()}
     raw = base_counts(selection, counts, group, sorted(filter_sets))
     return {
@@ -187,8 +201,11 @@ def indicator_values(indicators, selection: Selection, group: str | None = None)
 
 
 def _filter_sets(formula) -> set:
-    return {filter_key(t.get("filters")) for part in ("numerator", "denominator")
-            for t in formula.get(part) or []}  # fmt: skip
+    return {
+        filter_key(t.get("filters"))
+        for part in ("numerator", "denominator")
+        for t in formula.get(part) or []
+    }
 
 
 def drill_q(count: str, selection: Selection, group: str | None, key) -> Q:
@@ -205,7 +222,7 @@ def drill_q(count: str, selection: Selection, group: str | None, key) -> Q:
 
         selection.period = period_parse(group, str(key))
     if count in STATE_COUNTS:
-        return _overdue_q(selection)
+        return state_q(count, selection)
     q = selection.fact_q() & Q(kind=b.kind)
     if b.stage:
         q &= Q(stage=b.stage)

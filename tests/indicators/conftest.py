@@ -79,9 +79,12 @@ class History:
             if task.status == TaskStatus.OPEN:
                 task_claim(actor=user("handler_sani"), task=task)
             extension_request(
-                actor=user("handler_sani"), task=task, amount=hours, unit="working_hours",
+                actor=user("handler_sani"),
+                task=task,
+                amount=hours,
+                unit="working_hours",
                 reason="r",
-            )  # fmt: skip
+            )
         self.act(case, "shiftlead", "approve", when + dt.timedelta(minutes=5), "extension_review")
 
     def park(self, case, when) -> None:

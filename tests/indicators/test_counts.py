@@ -36,7 +36,8 @@ def october(history):
     # C: returned as mis-dispatched (approved), dispatched again, then left overdue.
     h.act(cases["C"], "handler_sani", "return", at(2026, 10, 13, 10, 0), reason="not ours")
     h.act(cases["C"], "shiftlead", "approve", at(2026, 10, 13, 10, 10))
-    h.act(cases["C"], "dispatcher", "dispatch", at(2026, 10, 13, 10, 20))
+    # The unit that returned it is no longer suggested (issue 10): chosen again by hand.
+    h.act(cases["C"], "dispatcher", "dispatch", at(2026, 10, 13, 10, 20), unit="SANI")
     # D: 2 working hours' extension approved, handled after the first due but within it.
     h.extend(cases["D"], at(2026, 10, 13, 10, 0), hours=2)
     h.handle(cases["D"], at(2026, 10, 13, 16, 0))
@@ -100,11 +101,13 @@ def test_counts_of_kpi_md(october):
     assert v["verified_on_time_rate"] is None and v["satisfaction_rate"] is None
 
 
-def test_next_month_has_no_dispatches_but_the_overdue_case_stays(october):
+def test_the_open_dispatch_is_carried_over_into_the_next_month(october):
     v, counts = values("2026-11")
-    assert counts.get("handling_due", 0) == 0 and v["handling_rate"] is None
-    assert counts["overdue_unhandled"] == 1  # C' is still open and overdue at November's end
-    assert v["overdue_unhandled_rate"] is None  # … but nothing was due for handling
+    # C' is still open: due for handling in November too, and overdue at its end.
+    assert counts["handling_due"] == 1 and counts["overdue_unhandled"] == 1
+    assert v["handling_rate"] == 0.0 and v["overdue_unhandled_rate"] == 100.0
+    v, counts = values("2026-09")
+    assert counts.get("handling_due", 0) == 0 and v["handling_rate"] is None  # "—"
 
 
 def test_facts_per_unit_and_area(october):
@@ -138,7 +141,14 @@ def test_the_bulletin_example_of_kpi_md():
     """立案 996, 应结案 972 (处置 + 超期未处置), 结案 911, 按期结案 737 → 93.72 %, 75.82 %."""
     closing = Indicator.objects.get(code="closing_rate").formula
     on_time = Indicator.objects.get(code="closed_on_time_rate").formula
-    counts = {(): {"filed": 996, "handled": 950, "overdue_unhandled": 22, "closed": 911,
-                   "closed_on_time": 737}}  # fmt: skip
+    counts = {
+        (): {
+            "filed": 996,
+            "handled": 950,
+            "overdue_unhandled": 22,
+            "closed": 911,
+            "closed_on_time": 737,
+        }
+    }
     assert round(formula_value(closing, counts), 2) == 93.72
     assert round(formula_value(on_time, counts), 2) == 75.82

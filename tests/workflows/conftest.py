@@ -166,3 +166,27 @@ def staff_client(users):
         return client
 
     return get
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's chromium driven by Playwright (never `playwright install`); skipped, saying
+    why, where either is missing."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the Playwright package is missing"
+    )
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM reads
+    # are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

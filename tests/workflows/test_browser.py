@@ -37,20 +37,10 @@ def city(transactional_db, settings):
 
 
 @pytest.fixture
-def page(monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM reads
-    # are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(locale="en-US")
-        yield context.new_page()
-        browser.close()
+def page(chromium):
+    context = chromium.new_context(locale="en-US")
+    yield context.new_page()
+    context.close()
 
 
 def test_an_inspector_logs_in_and_reports_a_case(city, live_server, page):

@@ -183,3 +183,137 @@ def test_orders_reach_the_unit_head_and_the_handler_holding_the_task(walk, brows
     # Someone else's handler sees neither.
     assert 'id="nav-orders"' not in browser("handler_muni").get("/tasks/").content.decode()
     assert task.case.number not in browser("handler_muni").get("/supervision/").content.decode()
+
+
+# --- 催办 -------------------------------------------------------------------------------------
+
+
+def test_shift_leader_reminds_the_holder_from_the_case_page(walk, browser):
+    case_id = walk.report()["id"]
+    walk.to_handling(case_id)
+    task = open_task(case_id)
+    walk.claim("handler_sani", task.pk)
+    client = browser("shiftlead")
+    page = client.get(f"/cases/{case_id}/").content.decode()
+    assert f'action="/cases/{case_id}/remind/"' in page and 'id="reminder-count">0<' in page
+
+    empty = client.post(f"/cases/{case_id}/remind/", {"message": "  "})
+    assert empty.status_code == 400 and "This field is required." in empty.content.decode()
+    assert not CaseEvent.objects.filter(case_id=case_id, action="remind").exists()
+
+    response = client.post(f"/cases/{case_id}/remind/", {"message": "请尽快处理 Hurry up"})
+    assert response.status_code == 302 and response.url == f"/cases/{case_id}/"
+    page = client.get(response.url).content.decode()
+    assert "Reminder sent to 1 person." in page and 'id="reminder-count">1<' in page
+    assert "Hurry up" in page and "<strong>Reminder</strong>" in page  # on the timeline
+    event = CaseEvent.objects.get(case_id=case_id, action="remind")
+    assert event.actor.username == "shiftlead" and event.payload["to"] == ["handler_sani"]
+    notice = Notification.objects.get(kind="reminder")
+    assert notice.user.username == "handler_sani" and notice.body == "请尽快处理 Hurry up"
+
+
+def test_an_unclaimed_task_reminds_everyone_who_may_claim_it(walk, api):
+    case_id = walk.report()["id"]  # intake's task waits in the centre's queue
+    response = api("supervisor").post(
+        f"/api/v1/cases/{case_id}/remind/", {"message": "Hurry"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["to"] == ["intake"] and body["reminder_count"] == 1
+    api("supervisor").post(f"/api/v1/cases/{case_id}/remind/", {"message": "Again"}, format="json")
+    assert walk.case(case_id)["reminder_count"] == 2
+
+
+@pytest.mark.parametrize("username", ["handler_sani", "dispatcher", "intake"])
+def test_only_the_command_centre_reminds(walk, api, username):
+    case_id = walk.report()["id"]
+    walk.to_handling(case_id)
+    response = api(username).post(
+        f"/api/v1/cases/{case_id}/remind/", {"message": "Hurry"}, format="json"
+    )
+    # The dispatcher and intake clerk see the case (their tasks) but may not remind; the
+    # handler too (the case is in their queue).
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_allowed"
+    assert not CaseEvent.objects.filter(case_id=case_id, action="remind").exists()
+
+
+def test_reminder_input_and_state_errors(walk, api):
+    case_id = walk.report()["id"]
+    client = api("supervisor")
+    for bad in ({}, {"message": ""}, {"message": "x" * 1001}):
+        response = client.post(f"/api/v1/cases/{case_id}/remind/", bad, format="json")
+        assert response.status_code == 400 and "message" in response.json()["error"]["fields"]
+    assert (
+        client.post("/api/v1/cases/999999/remind/", {"message": "x"}, format="json").status_code
+        == 404
+    )
+    assert (
+        api("handler_muni")
+        .post(f"/api/v1/cases/{case_id}/remind/", {"message": "x"}, format="json")
+        .status_code
+        == 404
+    )
+    walk.act("intake", case_id, "invalid", reason="Not a case")
+    response = client.post(f"/api/v1/cases/{case_id}/remind/", {"message": "x"}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "case_not_open"
+    assert walk.case(case_id)["reminder_count"] == 0
+
+
+# --- re-dispatch with context -------------------------------------------------------------
+
+
+def returned_to_dispatch(walk) -> int:
+    case_id = walk.report()["id"]
+    walk.to_handling(case_id)
+    walk.act("handler_sani", case_id, "return", reason="不归我们管 Not ours: a water pipe")
+    walk.act("shiftlead", case_id, "approve")
+    return case_id
+
+
+def test_the_dispatch_page_shows_the_return_and_does_not_suggest_the_unit_again(walk, browser, api):
+    case_id = returned_to_dispatch(walk)
+    task = open_task(case_id)
+    assert task.stage == "dispatch"
+    returned = task.payload["returned"]
+    assert (returned["unit"], returned["by"]) == ("SANI", "handler_sani")
+    assert returned["reason"] == "不归我们管 Not ours: a water pipe"
+    # SANI (the category's default unit) is not suggested again, and nothing else matches.
+    assert task.payload["suggested_unit"] is None and task.payload["basis"] == "none"
+
+    walk.claim("dispatcher", task.pk)
+    page = browser("dispatcher").get(f"/tasks/{task.pk}/").content.decode()
+    assert 'id="returned"' in page and "Not ours: a water pipe" in page
+    assert "handler_sani" in page and "not suggested again" in page
+    dispatch_form = page.split('id="outcome-dispatch"')[1].split("</form>")[0]
+    assert 'value="" selected>' in dispatch_form  # no unit chosen in advance
+
+    # Without a unit there is no suggestion to fall back on; chosen by hand, SANI is allowed.
+    refused = walk.complete("dispatcher", task.pk, "dispatch")
+    assert refused.status_code == 400 and "unit" in refused.json()["error"]["fields"]
+    response = walk.complete("dispatcher", task.pk, "dispatch", unit="SANI")
+    assert response.status_code == 200, response.content
+    assert walk.case(case_id)["responsible_unit"]["code"] == "SANI"
+
+
+def test_a_first_dispatch_has_no_return_context(walk):
+    case_id = walk.report()["id"]
+    walk.act("intake", case_id, "accept")
+    walk.act("shiftlead", case_id, "file")
+    task = open_task(case_id)
+    assert "returned" not in task.payload
+    assert task.payload["suggested_unit_code"] == "SANI"
+
+
+def test_the_next_best_rule_is_suggested_after_a_return(walk, demo):
+    from departments.models import Unit
+    from workflows.models import RoutingRule
+
+    RoutingRule.objects.create(unit=Unit.objects.get(code="ENF"), category=demo.garbage)
+    RoutingRule.objects.create(unit=Unit.objects.get(code="MUNI"), priority=-1)
+    case_id = walk.report()["id"]
+    walk.to_handling(case_id)  # dispatched to the suggestion: ENF
+    walk.act("handler_enf", case_id, "return", reason="Not ours")
+    walk.act("shiftlead", case_id, "approve")
+    task = open_task(case_id)
+    assert task.payload["suggested_unit_code"] == "MUNI"
+    assert task.payload["returned"]["unit"] == "ENF"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from workflows.integrations.tokens import token_user
+from workflows.sql.tokens import token_user
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ from . import (
     views_hotline,
     views_masterdata,
     views_notifications,
+    views_reminders,
     views_sla,
     views_tasks,
     views_webhooks,
@@ -40,6 +41,11 @@ urlpatterns = [
         name="case-timeline",
     ),
     path("cases/<dbid:case_id>/cancel/", views_cases.CaseCancelView.as_view(), name="case-cancel"),
+    path(
+        "cases/<dbid:case_id>/remind/",
+        views_reminders.CaseRemindView.as_view(),
+        name="case-remind",
+    ),
     path("tasks/", views_tasks.TaskListView.as_view(), name="task-list"),
     path("tasks/<dbid:task_id>/", views_tasks.TaskDetailView.as_view(), name="task-detail"),
     *(

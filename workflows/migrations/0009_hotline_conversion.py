@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0008_hotline_orders'),
+        ('workflows', '0008_merge_search_hotline'),
     ]
 
     operations = [

@@ -143,7 +143,7 @@ def case_cancel(*, actor, case: Case, reason: str) -> Case:
         stage_from = case.stage
         case.status, case.stage, case.closed_at = CaseStatus.CANCELLED, Stage.ENDED, now
         case.archive_reason = reason.strip()
-        case.save(update_fields=["status", "stage", "closed_at", "archive_reason", "updated_at"])
+        save_fields(case, ["status", "stage", "closed_at", "archive_reason", "updated_at"])
         event_record(
             case=case,
             action="cancel",

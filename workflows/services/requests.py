@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cityops.compiled_queries import save_fields
 from departments.access import centre_ids
 from departments.models import Role
 
@@ -63,79 +64,81 @@ def _clean_extension(amount, unit: str, reason: str) -> tuple[int, str, str]:
     return amount, unit, reason.strip()
 
 
+def _extension_decider(task: CaseTask, now) -> tuple[str, int]:
+    """Not after the due time; the shift leader decides a case's first request, the
+    supervisor any later one."""
+    if task.due_at is not None and now >= task.due_at:
+        raise Conflict(_("The due time has passed: too late to ask for more time."), "overdue")
+    if not CaseRequest.objects.filter(case=task.case, kind=RequestKind.EXTENSION).exists():
+        return Role.SHIFT_LEADER, centre_ids(task.case.city_id)[0]
+    return Role.SUPERVISOR, task.case.city_id
+
+
+def _parking_decider(task: CaseTask, now) -> tuple[str, int]:
+    """One parking request waits at a time; the shift leader decides."""
+    if CaseRequest.objects.filter(
+        task=task, kind=RequestKind.PARKING, status=RequestStatus.PENDING
+    ).exists():
+        raise Conflict(_("A parking request is already waiting."), "pending")
+    return Role.SHIFT_LEADER, centre_ids(task.case.city_id)[0]
+
+
+def _request_review(
+    *, actor, task: CaseTask, kind: str, reason: str, said: dict, **fields
+) -> CaseRequest:
+    """What an extension and a parking request share, under the case lock: the actor holds
+    the running handling task, the request's own check names who decides, the request row
+    (an extension stops the clock), the review task of whoever decides, and the event."""
+    decider, pause = {
+        RequestKind.EXTENSION: (_extension_decider, PauseReason.EXTENSION),
+        RequestKind.PARKING: (_parking_decider, None),
+    }[kind]
+    now = timezone.now()
+    with task_locked(task) as (task, _flow_task):
+        _held_handling_task(actor, task, now)
+        role, unit_id = decider(task, now)
+        request = CaseRequest.objects.create(
+            case=task.case,
+            task=task,
+            kind=kind,
+            reason=reason,
+            requested_by=actor,
+            created_at=now,
+            **fields,
+        )
+        if pause is not None:
+            pause_start(task=task, reason=pause, now=now)
+        flow_start(
+            "review", f"start_{kind}", case=task.case, request=request, role=role, unit_id=unit_id
+        )
+        if kind == RequestKind.EXTENSION:
+            said = {**said, "decided_by": role}
+        task_event(task=task, action=f"{kind}_request", actor=actor, payload=said)
+    return request
+
+
 def extension_request(*, actor, task: CaseTask, amount, unit: str, reason: str) -> CaseRequest:
     """The handler asks for more time before the due time; the clock stops meanwhile."""
     task_actor_check(actor, task)
     amount, unit, reason = _clean_extension(amount, unit, reason)
-    now = timezone.now()
-    with task_locked(task) as (task, _flow_task):
-        _held_handling_task(actor, task, now)
-        if task.due_at is not None and now >= task.due_at:
-            raise Conflict(_("The due time has passed: too late to ask for more time."), "overdue")
-        earlier = CaseRequest.objects.filter(case=task.case, kind=RequestKind.EXTENSION)
-        first = not earlier.exists()
-        request = CaseRequest.objects.create(
-            case=task.case,
-            task=task,
-            kind=RequestKind.EXTENSION,
-            amount=amount,
-            amount_unit=unit,
-            reason=reason,
-            requested_by=actor,
-            created_at=now,
-        )
-        pause_start(task=task, reason=PauseReason.EXTENSION, now=now)
-        role, unit_id = (
-            (Role.SHIFT_LEADER, centre_ids(task.case.city_id)[0])
-            if first
-            else (Role.SUPERVISOR, task.case.city_id)
-        )
-        flow_start(
-            "review", "start_extension", case=task.case, request=request, role=role, unit_id=unit_id
-        )
-        task_event(
-            task=task,
-            action="extension_request",
-            actor=actor,
-            payload={"amount": amount, "amount_unit": unit, "reason": reason, "decided_by": role},
-        )
-    return request
+    return _request_review(
+        actor=actor,
+        task=task,
+        kind=RequestKind.EXTENSION,
+        reason=reason,
+        said={"amount": amount, "amount_unit": unit, "reason": reason},
+        amount=amount,
+        amount_unit=unit,
+    )
 
 
 def parking_request(*, actor, task: CaseTask, reason: str) -> CaseRequest:
     """The handler asks to park the case (挂账): it cannot be handled for now."""
     task_actor_check(actor, task)
     reason = _required_reason(reason)
-    now = timezone.now()
-    with task_locked(task) as (task, _flow_task):
-        _held_handling_task(actor, task, now)
-        if CaseRequest.objects.filter(
-            task=task, kind=RequestKind.PARKING, status=RequestStatus.PENDING
-        ).exists():
-            raise Conflict(_("A parking request is already waiting."), "pending")
-        request = CaseRequest.objects.create(
-            case=task.case,
-            task=task,
-            kind=RequestKind.PARKING,
-            reason=reason,
-            requested_by=actor,
-            created_at=now,
-        )
-        flow_start(
-            "review",
-            "start_parking",
-            case=task.case,
-            request=request,
-            role=Role.SHIFT_LEADER,
-            unit_id=centre_ids(task.case.city_id)[0],
-        )
-        task_event(
-            task=task,
-            action="parking_request",
-            actor=actor,
-            payload={"reason": reason},
-        )
-    return request
+    return _request_review(
+        actor=actor, task=task, kind=RequestKind.PARKING, reason=reason, said={"reason": reason}
+    )
 
 
 def info_wait(*, actor, task: CaseTask, reason: str) -> CaseTask:
@@ -197,13 +200,13 @@ def review_apply(*, review: CaseTask, outcome: str, process_data: dict, actor, n
         request.status = RequestStatus.APPROVED if approved else RequestStatus.REJECTED
         if approved:
             handling.case.extension_count += 1
-            handling.case.save(update_fields=["extension_count", "updated_at"])
+            save_fields(handling.case, ["extension_count", "updated_at"])
         said = {"amount": request.amount, "amount_unit": request.amount_unit} if approved else {}
     else:
         request.status, said = RequestStatus.REJECTED, {}
     if request.status != RequestStatus.RESUMED:
         request.decided_by, request.decided_at = actor, now
-    request.save(update_fields=["status", "decided_by", "decided_at"])
+    save_fields(request, ["status", "decided_by", "decided_at"])
     return {
         "request": request.pk,
         "kind": request.kind,

@@ -43,8 +43,11 @@ def _specificity(rule: RoutingRule, depth: dict[int, int]) -> tuple:
     return (rule.category_id is not None, rule.grid_id is not None, area_depth, rule.priority)
 
 
-def route_suggest(case: Case, snapshot: Snapshot | None = None) -> RouteSuggestion:
-    """The unit suggested for a case, and why."""
+def route_suggest(
+    case: Case, snapshot: Snapshot | None = None, exclude: frozenset[int] = frozenset()
+) -> RouteSuggestion:
+    """The unit suggested for a case, and why; never one of `exclude` (units that returned
+    the case: services.redispatch)."""
     snapshot = snapshot or reference_snapshot()
     areas = snapshot.units.ancestor_ids(case.area_id)
     depth = {pk: len(areas) - i for i, pk in enumerate(areas)}
@@ -52,6 +55,7 @@ def route_suggest(case: Case, snapshot: Snapshot | None = None) -> RouteSuggesti
         rule
         for rule in snapshot.part("routing_rules", _active_rules)
         if rule.unit.is_active
+        and rule.unit_id not in exclude
         and rule.category_id in (None, case.category_id)
         and rule.grid_id in (None, case.grid_id)
         and (rule.area_id is None or rule.area_id in depth)
@@ -65,7 +69,7 @@ def route_suggest(case: Case, snapshot: Snapshot | None = None) -> RouteSuggesti
             _("Routing rule #%(id)s: %(rule)s") % {"id": best.pk, "rule": best},
         )
     default = case.category.default_unit
-    if default is not None and default.is_active:
+    if default is not None and default.is_active and default.pk not in exclude:
         return RouteSuggestion(
             default,
             None,

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 
 from django.db.models.expressions import RawSQL
 
-from cityops.compiled_queries import CompiledGet, insert
+from cityops.compiled_queries import CompiledGet, insert, save_fields
 from departments.access import centre_ids
 from departments.models import UnitKind
 from departments.reference import GENERATION_SQL, Snapshot, reference_snapshot
@@ -48,8 +48,8 @@ from ..flows.stages import REVIEW_STAGES, STAGES
 from ..models import Case, CaseTask, Stage
 from ..sla.deadlines import task_sla_fields
 from .errors import not_found
+from .redispatch import dispatch_payload
 from .rework import rework_assign, rework_previous
-from .routing import route_suggest
 
 # --- flows by name ----------------------------------------------------------------------------
 
@@ -102,9 +102,9 @@ def task_open(*, activation) -> CaseTask:
     ).get(pk=process.data["case"])
     snapshot = getattr(process, "cityops_reference", None) or reference_snapshot()
     stage = activation.flow_task.name
-    payload = route_suggest(case, snapshot).as_payload() if stage == Stage.DISPATCH else {}
     start = activation.task.created
     previous = getattr(process, "cityops_previous", None)
+    payload = dispatch_payload(case, snapshot, previous) if stage == Stage.DISPATCH else {}
     # A failed check: the rework goes back to whoever did the work (services.rework).
     rework_of = (
         rework_previous(case)
@@ -132,7 +132,7 @@ def task_open(*, activation) -> CaseTask:
     if stage == Stage.HANDLING:
         case.due_at = task.due_at
     if getattr(process, "cityops_case", None) is None:
-        case.save(update_fields=["stage", "due_at", "updated_at"])
+        save_fields(case, ["stage", "due_at", "updated_at"])
     return task
 
 

@@ -58,7 +58,8 @@ EVENT_LABELS = {
     "sla_leadership": gettext_lazy("Notice to city leadership (通报)"),
     "supervise": gettext_lazy("Supervision order issued (督办)"),
     "supervise_reply": gettext_lazy("Supervision order answered"),
-    "rework_assign": gettext_lazy("Rework given back to its handler (返工)"),
+    "rework_assign": gettext_lazy("Rework given back to its handler"),
+    "remind": gettext_lazy("Reminder"),
 }
 # Event payload entries worth showing on the timeline, in this order.
 EVENT_DETAILS = {
@@ -73,6 +74,9 @@ EVENT_DETAILS = {
     "paused_minutes": gettext_lazy("Paused minutes"),
     "due_at": gettext_lazy("Due"),
     "reply_due_at": gettext_lazy("Reply due"),
+    "message": gettext_lazy("Message"),
+    "to": gettext_lazy("To"),
+    "owner": gettext_lazy("Handler"),
 }
 
 

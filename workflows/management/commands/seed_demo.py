@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from departments.demo import seed_accounts, seed_organisation
+from indicators.demo import seed_history
 from workflows.demo import seed_cases, seed_orders, seed_short_limit_category
 from workflows.models import CategoryScheme
 from workflows.services.categories import categories_import
@@ -44,12 +45,13 @@ class Command(BaseCommand):
         users = seed_accounts(password)
         seed_short_limit_category(scheme_id=org.city.category_scheme_id)
         cases = seed_cases(scheme_id=org.city.category_scheme_id)
+        history = seed_history()  # months of ended cases for the indicator pages
         orders = seed_orders()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo city ready: {len(org.units)} handling units, categories "
                 f"({result.created} new, {result.updated} updated, {result.unchanged} unchanged), "
                 f"accounts {', '.join(users)}; {cases} demo cases and {orders} hotline orders "
-                "created."
+                f"created, {history} cases of history."
             )
         )

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('departments', '0004_hotline_agent_role'),
-        ('workflows', '0007_search_case_search'),
+        ('workflows', '0006_drop_covered_fk_indexes'),
     ]
 
     operations = [

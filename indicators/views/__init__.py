@@ -1,0 +1,1 @@
+"""The indicator center's pages (interfaces: parse the request, call reports, render)."""
