@@ -263,13 +263,15 @@ def cityops_case(s: Scenario, users: dict, mark: Callable[[str], None] = lambda 
     mark("")
 
 
-def cityops_worker(s: Scenario, cases: int) -> Worker:
+def cityops_worker(s, cases: int, run_case=None, users_of=None) -> Worker:
+    run_case, users_of = run_case or cityops_case, users_of or demo_users
+
     def worker(_index: int, barrier) -> Client:
         from django.db import connection, connections
 
         client = Client()
         try:
-            users = demo_users()  # this client's own objects (and connection)
+            users = users_of()  # this client's own objects (and connection)
             with connection.cursor() as c:
                 c.execute("SELECT pg_backend_pid()")
                 meter = BackendMeter(c.fetchone()[0])
@@ -278,7 +280,7 @@ def cityops_worker(s: Scenario, cases: int) -> Worker:
             for _ in range(cases):
                 started = time.perf_counter()
                 try:
-                    cityops_case(s, users)
+                    run_case(s, users)
                 except Exception as exc:  # counted and shown; the run goes on
                     client.failed(exc)
                     continue
@@ -478,7 +480,9 @@ def plain_case(db) -> None:
                 )
 
 
-def plain_worker(dsn: str, cases: int) -> Worker:
+def plain_worker(dsn: str, cases: int, run_case=None) -> Worker:
+    run_case = run_case or plain_case
+
     def worker(_index: int, barrier) -> Client:
         import psycopg
 
@@ -490,7 +494,7 @@ def plain_worker(dsn: str, cases: int) -> Worker:
             for _ in range(cases):
                 started = time.perf_counter()
                 try:
-                    plain_case(db)
+                    run_case(db)
                 except Exception as exc:  # counted and shown; the run goes on
                     client.failed(exc)
                     continue
@@ -540,6 +544,9 @@ def main() -> None:
     parser.add_argument("--count-cases", type=int, default=3, help="cases for statement counts")
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument(
+        "--hotline", action="store_true", help="12345 orders (bench/lifecycle_hotline.py)"
+    )
+    parser.add_argument(
         "--prepared", action="store_true", help="server-side binding + prepared statements"
     )
     args = parser.parse_args()
@@ -559,18 +566,29 @@ def main() -> None:
         f"{prepared_note(args.prepared)}"
     )
     print(machine_note())
-    s = scenario()
+    steps, counter = len(STEPS), None
+    if args.hotline:
+        import lifecycle_hotline as hl
+
+        s, steps = hl.hotline_scenario(), len(hl.HOTLINE_STEPS)
+        case_fn, users_of, plain_fn = hl.cityops_order, hl.hotline_users, hl.plain_order
+    else:
+        s, case_fn, users_of, plain_fn = scenario(), cityops_case, demo_users, plain_case
     try:
-        cityops_case(s, demo_users())  # warm-up: imports, flow graph, caches
-        counter = count_statements(s, args.count_cases)
+        case_fn(s, users_of())  # warm-up: imports, flow graph, caches
+        if not args.hotline:
+            counter = count_statements(s, args.count_cases)
         connection.close()
-        cityops = run_clients(args.clients, cityops_worker(s, args.cases), not args.threads)
+        worker = cityops_worker(s, args.cases, case_fn, users_of)
+        cityops = run_clients(args.clients, worker, not args.threads)
         rows = [describe("CityOps (services)", cityops)]
         plain = None
         if not args.skip_plain:
             dsn = conninfo()
             plain_setup(dsn)
-            plain = run_clients(args.clients, plain_worker(dsn, args.cases), not args.threads)
+            plain = run_clients(
+                args.clients, plain_worker(dsn, args.cases, plain_fn), not args.threads
+            )
             rows.append(describe("plain SQL ceiling", plain))
     finally:
         shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
@@ -591,10 +609,11 @@ def main() -> None:
         print(
             f"\nCityOps / plain SQL = {cityops.rate:.1f} / {plain.rate:.1f} cases/s = "
             f"{100 * ratio:.1f}% (goal >= {100 * GOAL_RATIO:.0f}%: {verdict}); "
-            f"tasks/s {cityops.rate * len(STEPS):.0f} vs {plain.rate * len(STEPS):.0f}"
+            f"tasks/s {cityops.rate * steps:.0f} vs {plain.rate * steps:.0f}"
         )
-    print()
-    print(statements_report(counter, args.count_cases))
+    if counter is not None:
+        print()
+        print(statements_report(counter, args.count_cases))
 
 
 if __name__ == "__main__":

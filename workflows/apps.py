@@ -13,7 +13,7 @@ class WorkflowsConfig(AppConfig):
         from departments.reference import reference_changed
         from departments.signals import calendar_changed
 
-        from .flows import case_flow, review_flow  # noqa: F401  they register themselves
+        from .flows import case_flow, hotline, review_flow  # noqa: F401  they register themselves
         from .models import Category, RoutingRule, ThresholdRule
 
         calendar_changed.connect(_recompute_deadlines, dispatch_uid="cityops-deadlines")

@@ -43,7 +43,10 @@ def test_seed_demo_builds_the_city_and_is_idempotent(settings):
     assert Unit.objects.filter(kind=UnitKind.STREET).count() >= 4
     assert Unit.objects.filter(kind=UnitKind.CENTRE).count() == 1
     assert GridCell.objects.exclude(polygon=None).count() >= 20
-    assert Category.objects.count() == 69 + 1  # the reference rows + the demo's 3-minute one
+    # the reference rows + the demo's 3-minute one, and the hotline's 30-row category sample
+    assert Category.objects.exclude(kind="hotline").count() == 69 + 1
+    assert Category.objects.filter(kind="hotline").count() == 30
+    assert Unit.objects.filter(kind=UnitKind.HOTLINE).count() == 1
     assert CalendarYear.objects.get(year=2027).provisional
     assert not CalendarYear.objects.get(year=2026).provisional
 

@@ -13,7 +13,6 @@ from viewflow.workflow.status import STATUS
 
 import workflows
 from departments.models import Unit
-from workflows.flows.hotline import order_report
 from workflows.models import (
     CaseEvent,
     CaseStatus,
@@ -24,7 +23,12 @@ from workflows.models import (
     TaskStatus,
 )
 from workflows.services.errors import Conflict, ValidationError
-from workflows.services.hotline import OrderReport, hotline_categories_load, hotline_complete
+from workflows.services.hotline import (
+    OrderReport,
+    hotline_categories_load,
+    hotline_complete,
+    order_report,
+)
 
 pytestmark = pytest.mark.django_db
 

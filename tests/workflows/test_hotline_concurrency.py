@@ -13,9 +13,13 @@ from viewflow.workflow.models import Task as FlowTask
 import workflows
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import Membership, Role, Unit
-from workflows.flows.hotline import order_report
 from workflows.models import CaseEvent, CaseTask, Category, HotlineOrder, Stage, TaskStatus
-from workflows.services.hotline import OrderReport, hotline_categories_load, hotline_complete
+from workflows.services.hotline import (
+    OrderReport,
+    hotline_categories_load,
+    hotline_complete,
+    order_report,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -191,3 +191,31 @@ def test_the_public_query_answers_only_with_the_right_code(login, settings):
     )
     assert again.status_code == 400
     assert HotlineOrder.objects.get(pk=order.pk).citizen_rating == "satisfied"
+
+
+def test_an_order_turned_into_a_city_management_case(login):
+    from workflows.models import Case, Category
+
+    order = take_call(login)
+    garbage = Category.objects.filter(kind="event", code="0102").first()
+    do(login, "agent1", order, Stage.HL_INTAKE, "convert", expect=400, category=garbage.pk)
+    do(
+        login,
+        "agent1",
+        order,
+        Stage.HL_INTAKE,
+        "convert",
+        category=garbage.pk,
+        grid="D01-S01-C1-G1",
+    )
+    order.refresh_from_db()
+    case = order.converted_case
+    assert case is not None and case.source == "hotline" and case.stage == "intake"
+    assert order.case.status == CaseStatus.CLOSED
+    assert case.description == order.case.description
+    assert PHONE not in case.reporter_contact and NAME not in case.reporter_name  # no copy
+    # Linked both ways: the order shows the case, the case page shows the order.
+    assert case.number in login("agent1").get(f"/hotline/orders/{order.pk}/").content.decode()
+    page = login("agent1").get(f"/cases/{case.pk}/").content.decode()
+    assert order.case.number in page
+    assert Case.objects.filter(hotline_origin=order).get() == case

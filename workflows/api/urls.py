@@ -6,6 +6,7 @@ from .. import converters  # noqa: F401  (registers <dbid:…>)
 from . import (
     views_case_map,
     views_cases,
+    views_hotline,
     views_masterdata,
     views_notifications,
     views_photos,
@@ -78,6 +79,22 @@ urlpatterns = [
         "notifications/read/",
         views_notifications.NotificationReadView.as_view(),
         name="notification-read",
+    ),
+    path("hotline/orders/", views_hotline.HotlineOrderReportView.as_view(), name="hotline-report"),
+    path(
+        "hotline/orders/<dbid:case_id>/",
+        views_hotline.HotlineOrderDetailView.as_view(),
+        name="hotline-order",
+    ),
+    path(
+        "hotline/tasks/<dbid:task_id>/<slug:outcome>/",
+        views_hotline.HotlineTaskActionView.as_view(),
+        name="hotline-task",
+    ),
+    path(
+        "public/orders/<str:number>/",
+        views_hotline.PublicOrderView.as_view(),
+        name="public-order",
     ),
     path("webhooks/", views_webhooks.WebhookListView.as_view(), name="webhook-list"),
     path(

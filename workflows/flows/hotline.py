@@ -12,7 +12,6 @@ by a ruling, or cancelled as late when the lead proceeds).
 
 from __future__ import annotations
 
-from django.db import transaction
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
@@ -20,12 +19,8 @@ from viewflow.workflow.base import Edge
 from viewflow.workflow.nodes.split import SplitActivation
 
 from ..models import HotlineOrder
-from ..services.hotline import (
-    OrderReport,
-    hotline_task_open,
-    order_create,
-    order_unmerge_check,
-)
+from ..services.hotline import hotline_task_open
+from ..services.transitions import flow_register
 from .locking import ProcessRowLock
 from .nodes import Step, StepActivation
 from .views import task_redirect_view
@@ -83,6 +78,7 @@ def step() -> HotlineStep:
 RETURN = "return"
 
 
+@flow_register("hotline")
 class HotlineFlow(flow.Flow):
     process_title = "Hotline order"
     lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
@@ -120,23 +116,3 @@ class HotlineFlow(flow.Flow):
 
     def task_created(self, activation):
         hotline_task_open(activation=activation)
-
-
-def order_report(*, actor, report: OrderReport) -> HotlineOrder:
-    """Record a citizen's call (or an API report) and start its flow at intake."""
-    with transaction.atomic():
-        order = order_create(actor=actor, report=report)
-        process = HotlineFlow.start.run(order=order)
-        order.case.process = process
-        order.case.save(update_fields=["process", "stage", "updated_at"])
-    return order
-
-
-def order_unmerge(*, actor, order: HotlineOrder) -> HotlineOrder:
-    """Undo a merge: the order goes back to intake in a new run of its flow."""
-    with transaction.atomic():
-        order_unmerge_check(actor=actor, order=order)
-        process = HotlineFlow.start.run(order=order)
-        order.case.process = process
-        order.case.save(update_fields=["process", "stage", "updated_at"])
-    return order

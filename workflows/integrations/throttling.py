@@ -49,3 +49,14 @@ class Open311RateThrottle(_RateFromSettings, SimpleRateThrottle):
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def public_query_allowed(ident: str) -> bool:
+    """The citizens' progress query (page and API): settings.CITYOPS_PUBLIC_QUERY_RATE
+    look-ups per client address and minute, counted in the cache (shared with Redis)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    key = f"cityops:public-query:{ident}"
+    count = 1 if cache.add(key, 1, timeout=60) else cache.incr(key)
+    return count <= settings.CITYOPS_PUBLIC_QUERY_RATE

@@ -102,6 +102,14 @@ class HotlineOrder(models.Model):
         related_name="merged_orders",
         verbose_name=_("merged into"),
     )
+    converted_case = models.ForeignKey(
+        "workflows.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="hotline_origin",
+        verbose_name=_("turned into case"),
+    )
     citizen_rating = models.CharField(
         _("citizen's rating"), max_length=20, blank=True, choices=Satisfaction.choices
     )
@@ -139,7 +147,12 @@ HOTLINE_POLICIES: dict[str, tuple[str, str, tuple[tuple[str, tuple[str, ...]], .
     Stage.HL_INTAKE: (
         Role.HOTLINE_AGENT,
         "hotline_centre",
-        (("dispatch", ("lead_unit",)), ("answer", ("answer",)), ("merge", ("merge_into",))),
+        (
+            ("dispatch", ("lead_unit",)),
+            ("answer", ("answer",)),
+            ("merge", ("merge_into",)),
+            ("convert", ("category", "grid")),
+        ),
     ),
     Stage.HL_LEAD_SIGN: (Role.HANDLER, "lead", (("sign", ()), _RETURN)),
     Stage.HL_ASSIST_SIGN: (Role.HANDLER, "assisting", (("sign", ()), _RETURN)),

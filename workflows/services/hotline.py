@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task as FlowTask
@@ -56,12 +56,33 @@ from ..models.hotline import (
 from ..selectors.lookups import case_by_ref, unit_by_ref
 from ..sla.deadlines import task_sla_fields
 from ..sla.hotline import handling_due, hotline_deadline, next_working_day_start
+from .cases import CaseReport, case_report
 from .errors import Conflict, not_found
 from .events import event_record
 from .notifications import notify, users_holding
 from .numbering import case_number_next
 from .routing import route_suggest
+from .transitions import flow_start, task_actor_check, task_advance, task_locked
 
+# What completing a hotline task may change on its order.
+ORDER_FIELDS_MOVED = [
+    "lead_unit",
+    "assist_units",
+    "dispatched_at",
+    "handling_due_at",
+    "answer",
+    "reply_text",
+    "reply_contact",
+    "reply_result",
+    "replied_at",
+    "satisfaction",
+    "callback_notes",
+    "rehandle_count",
+    "return_count",
+    "missing_feedback",
+    "merged_into",
+    "converted_case",
+]
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
 CALLBACK_OUTCOMES = ("satisfied", "basic", "unsatisfied", "unreachable")
@@ -175,6 +196,15 @@ def order_create(*, actor, report: OrderReport) -> HotlineOrder:
     return order
 
 
+def order_report(*, actor, report: OrderReport) -> HotlineOrder:
+    """Record a citizen's call (or an API report) and start its flow at intake."""
+    with transaction.atomic():
+        order = order_create(actor=actor, report=report)
+        order.case.process = flow_start("hotline", order=order)
+        order.case.save(update_fields=["process", "stage", "updated_at"])
+    return order
+
+
 # --- tasks opening (called by the flow) -------------------------------------------------------
 
 
@@ -194,7 +224,7 @@ def hotline_task_open(*, activation) -> CaseTask:
         unit_id = order.lead_unit_id
     else:
         unit_id = (activation.task.data or {}).get("unit")
-    snapshot = reference_snapshot()
+    snapshot = getattr(process, "cityops_reference", None) or reference_snapshot()
     start = activation.task.created
     payload: dict = {}
     if stage == Stage.HL_INTAKE:
@@ -220,43 +250,6 @@ def hotline_task_open(*, activation) -> CaseTask:
     if stage == Stage.HL_LEAD_REPLY:
         case.due_at = task.due_at
     return task
-
-
-# --- the transition (until services.transitions serves every flow) ----------------------------
-
-
-class _Move:
-    """A transition under the process lock: the task read again, its flow task and process."""
-
-    def __init__(self, task: CaseTask, flow_task, actor):
-        self.task, self.flow_task, self.actor = task, flow_task, actor
-        self.process = flow_task.process
-
-    def run(self, route: str) -> None:
-        """Record the route and run the task's activation: the next tasks open."""
-        flow_task = self.flow_task
-        if flow_task.status == STATUS.NEW:  # signed for (taken) by completing it
-            flow_task.owner, flow_task.status = self.actor, STATUS.ASSIGNED
-        self.process.data["outcome"] = route
-        activation = flow_task.flow_task.activation_class(flow_task)
-        activation.start(None)
-        activation.execute()
-        save_fields(self.process, ["data"])
-
-    def cancel(self, other: CaseTask) -> None:
-        """Cancel another open task of the same process (its flow task)."""
-        flow_task = FlowTask.objects.get(pk=other.pk)
-        flow_task.flow_task.activation_class(flow_task).cancel()
-
-
-@contextmanager
-def task_transition(task: CaseTask, *, actor):
-    """Lock the task's process through its own flow class, read the task again, yield."""
-    flow_class = FlowTask.objects.get(pk=task.pk).flow_task.flow_class
-    with flow_class.lock(task.case.process_id):
-        fresh = CaseTask.objects.select_related("task__process", "case__category").get(pk=task.pk)
-        fresh.task.process.cityops_case = fresh.case
-        yield _Move(fresh, fresh.task, actor)
 
 
 # --- completing a task ------------------------------------------------------------------------
@@ -375,6 +368,8 @@ def _clean(task: CaseTask, outcome: str, data: dict) -> dict:
         return {"answer": _text(data, "answer")}
     if outcome == "merge":
         return {"merge_into": _merge_target(task.case, data.get("merge_into"))}
+    if outcome == "convert":
+        return _clean_convert(task, data)
     if outcome == "return":
         return _clean_return(task, data)
     if outcome == "reply":
@@ -388,6 +383,21 @@ def _clean(task: CaseTask, outcome: str, data: dict) -> dict:
     if outcome in CALLBACK_OUTCOMES:
         return _clean_callback(task, outcome, data)
     return {}
+
+
+def _clean_convert(task: CaseTask, data: dict) -> dict:
+    """A city-management matter: the city category and grid cell of the 数字城管 case."""
+    from ..selectors.categories import reportable_categories
+
+    ref = str(data.get("category") or "").strip()
+    categories = reportable_categories().exclude(kind=CategoryKind.HOTLINE)
+    category = categories.filter(pk=int(ref)).first() if ref.isascii() and ref.isdigit() else None
+    if category is None:
+        raise ValidationError({"category": _("Choose the city-management category.")})
+    grid = _text(data, "grid")
+    if not grid:
+        raise ValidationError({"grid": _("Give the grid cell of the place.")})
+    return {"category": category, "grid": grid}
 
 
 def _merge_target(case: Case, ref) -> Case:
@@ -411,12 +421,11 @@ def hotline_allowed_outcomes(actor, task: CaseTask) -> list[str]:
 
 
 def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None = None) -> CaseTask:
-    """Finish a hotline task with one of its stage's outcomes; the flow moves on."""
-    if not access.can_act_on_task(actor, task):
-        raise not_found()
+    """Finish a hotline task with one of its stage's outcomes; the flow moves on. An open
+    task is taken (signed for) by the one who completes it."""
+    task_actor_check(actor, task)
     cleaned = _clean(task, outcome, data or {})
-    with task_transition(task, actor=actor) as move:
-        task = move.task
+    with task_locked(task) as (task, flow_task):
         if not task.is_open:
             raise Conflict(_("The task is already done."), "task_done")
         if task.status == TaskStatus.CLAIMED and task.owner_id != actor.pk:
@@ -425,12 +434,16 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             _callback_may_start(task)
         if outcome == "merge" and not cleaned["merge_into"].is_open:
             raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
-        order = HotlineOrder.objects.select_related("case").get(pk=task.case_id)
+        order = HotlineOrder.objects.get(pk=task.case_id)
         order.case = case = task.case
-        move.process.cityops_order = order
+        process = flow_task.process
+        process.cityops_order = order
         stage_from = case.stage
-        route, said = _apply(order, task, outcome, cleaned, move)
-        move.run(route)
+        route, said = _apply(order, task, outcome, cleaned, process, actor)
+        if flow_task.status == STATUS.NEW:  # taken by completing it (what task_claim writes)
+            flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED
+            save_fields(flow_task, ["owner", "status"])
+        task_advance(flow_task, route)
         _after(order, task, outcome)
         if outcome == "merge":
             _merged_notify(order, cleaned["merge_into"])
@@ -440,7 +453,7 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             case,
             ["stage", "status", "due_at", "responsible_unit", "closed_at", "updated_at"],
         )
-        order.save()
+        save_fields(order, ORDER_FIELDS_MOVED)
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
         task.owner_id = task.owner_id or actor.pk
         task.payload = {**task.payload, **said}
@@ -471,9 +484,9 @@ def _callback_may_start(task: CaseTask) -> None:
         )
 
 
-def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, move):
+def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, process, actor):
     """The outcome's effect on the order before the flow moves on: (route, event payload)."""
-    case, now, data = order.case, timezone.now(), move.process.data
+    case, now, data = order.case, timezone.now(), process.data
     said: dict = {}
     route = outcome
     if outcome == "dispatch":
@@ -488,6 +501,20 @@ def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, mov
         order.answer = cleaned["answer"]
         _close(case, now)
         said = {"answer": cleaned["answer"]}
+    elif outcome == "convert":
+        converted = case_report(
+            actor=actor,
+            report=CaseReport(
+                category=cleaned["category"],
+                description=case.description,
+                source=Source.HOTLINE,
+                grid=cleaned["grid"],
+                address=case.address,
+            ),
+        )
+        order.converted_case = converted
+        _close(case, now)
+        said = {"case": converted.number}
     elif outcome == "merge":
         order.merged_into = cleaned["merge_into"]
         case.status, case.closed_at = CaseStatus.DUPLICATE, now
@@ -501,7 +528,7 @@ def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, mov
     elif outcome == "feedback":
         said = {"feedback": cleaned["feedback"]}
     elif outcome == "reply":
-        _proceed_without_late(order, task, move)
+        _proceed_without_late(order, task)
         order.reply_text, order.reply_contact = cleaned["reply"], cleaned["reply_contact"]
         order.reply_result, order.replied_at = cleaned["reply_result"], now
         said = dict(cleaned)
@@ -573,7 +600,7 @@ def assisting_feedback_due(order: HotlineOrder):
     ).due_at
 
 
-def _proceed_without_late(order: HotlineOrder, task: CaseTask, move) -> None:
+def _proceed_without_late(order: HotlineOrder, task: CaseTask) -> None:
     """The lead replies only after every assisting unit gave its feedback or ran out of
     time; late branches are cancelled and their missing feedback recorded."""
     if task.stage != Stage.HL_LEAD_REPLY:
@@ -594,8 +621,9 @@ def _proceed_without_late(order: HotlineOrder, task: CaseTask, move) -> None:
             _("Waiting for the assisting units' feedback: %(units)s.") % {"units": names},
             "waiting_feedback",
         )
-    for late in waiting:
-        move.cancel(late)
+    for late in waiting:  # under the process lock the caller holds
+        flow_task = FlowTask.objects.get(pk=late.pk)
+        flow_task.flow_task.activation_class(flow_task).cancel()
         late.status, late.finished_at = TaskStatus.CANCELLED, now
         save_fields(late, ["status", "finished_at"])
         order.missing_feedback = [*order.missing_feedback, late.unit_id]
@@ -704,9 +732,17 @@ def _merged_notify(order: HotlineOrder, master: Case) -> None:
         )
 
 
-def order_unmerge_check(*, actor, order: HotlineOrder) -> Case:
-    """Undo a merge (the hotline centre's shift leader): the order is open again, at intake
-    (its flow is restarted by flows.hotline.order_unmerge). Returns the former master."""
+def order_unmerge(*, actor, order: HotlineOrder) -> HotlineOrder:
+    """Undo a merge (the hotline centre's shift leader): the order goes back to intake, in a
+    new run of its flow (the merged run had ended)."""
+    with transaction.atomic():
+        _unmerge(actor=actor, order=order)
+        order.case.process = flow_start("hotline", order=order)
+        order.case.save(update_fields=["process", "stage", "updated_at"])
+    return order
+
+
+def _unmerge(*, actor, order: HotlineOrder) -> Case:
     if not access.can_view_order(actor, order):
         raise not_found()
     if not access.can_unmerge(actor, order):

@@ -5,10 +5,8 @@ progress query (no login, rate-limited, no personal data)."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from departments.models import Role, Unit, UnitKind
 from workflows import access
 
-from ..flows.hotline import order_report, order_unmerge
 from ..forms import add_service_errors, handling_units
+from ..integrations.throttling import public_query_allowed
 from ..models import (
     CaseTask,
     ReplyChannel,
@@ -31,6 +29,7 @@ from ..models import (
     Urgency,
 )
 from ..selectors.cases import case_timeline
+from ..selectors.categories import reportable_categories
 from ..selectors.hotline import (
     caller_for,
     duplicate_candidates,
@@ -48,6 +47,8 @@ from ..services.hotline import (
     hotline_categories,
     hotline_complete,
     order_rate,
+    order_report,
+    order_unmerge,
 )
 from ..shortcuts import task_or_404
 from .actions import service_action
@@ -56,6 +57,7 @@ OUTCOME_LABELS = {
     "dispatch": gettext_lazy("Dispatch (派单)"),
     "answer": gettext_lazy("Answer directly and close (直接办结)"),
     "merge": gettext_lazy("Merge into an open order or case (重复件)"),
+    "convert": gettext_lazy("Turn into a city-management case (转数字城管)"),
     "sign": gettext_lazy("Sign for it (签收)"),
     "return": gettext_lazy("Return it (退单)"),
     "reply": gettext_lazy("Reply to the citizen (答复)"),
@@ -72,6 +74,7 @@ EVENT_LABELS = {
     "hl_dispatch": gettext_lazy("Dispatched (派单)"),
     "hl_answer": gettext_lazy("Answered directly (直接办结)"),
     "hl_merge": gettext_lazy("Merged as a repeat report (重复件)"),
+    "hl_convert": gettext_lazy("Turned into a city-management case"),
     "hl_unmerge": gettext_lazy("Merge undone"),
     "hl_sign": gettext_lazy("Signed for (签收)"),
     "hl_return": gettext_lazy("Returned (退单)"),
@@ -183,6 +186,14 @@ def _outcome_fields(task: CaseTask, outcome: str) -> dict:
         return {
             "merge_into": forms.CharField(label=gettext_lazy("Number of the open order or case"))
         }
+    if outcome == "convert":
+        return {
+            "category": forms.ModelChoiceField(
+                label=gettext_lazy("City-management category"),
+                queryset=reportable_categories().exclude(kind="hotline"),
+            ),
+            "grid": forms.CharField(label=gettext_lazy("Grid cell code"), max_length=40),
+        }
     if outcome == "return":
         return {
             "reason_code": forms.ChoiceField(
@@ -238,6 +249,8 @@ def _service_data(form: OutcomeForm) -> dict:
     for name, value in form.cleaned_data.items():
         if isinstance(value, Unit):
             value = value.code
+        elif hasattr(value, "pk"):
+            value = str(value.pk)
         elif hasattr(value, "__iter__") and not isinstance(value, str):
             value = [u.code for u in value]
         elif isinstance(value, bool):
@@ -418,15 +431,6 @@ class RateForm(QueryForm):
     )
 
 
-def public_query_allowed(request: HttpRequest) -> bool:
-    """settings.CITYOPS_PUBLIC_QUERY_RATE lookups per client address and minute."""
-    ident = request.META.get("REMOTE_ADDR", "?")
-    key = f"cityops:public-query:{ident}"
-    added = cache.add(key, 1, timeout=60)
-    count = 1 if added else cache.incr(key)
-    return count <= settings.CITYOPS_PUBLIC_QUERY_RATE
-
-
 def _public(request, form, *, progress=None, rate_form=None, status=200):
     context = {
         "form": form,
@@ -446,7 +450,7 @@ def public_query_view(request: HttpRequest) -> HttpResponse:
         return _public(request, QueryForm())
     source = request.POST if request.method == "POST" else request.GET
     form = RateForm(source) if "rating" in source else QueryForm(source)
-    if not public_query_allowed(request):
+    if not public_query_allowed(request.META.get("REMOTE_ADDR", "?")):
         form = QueryForm(source)
         form.is_valid()
         form.add_error(None, _("Too many look-ups from your address; try again in a minute."))

@@ -7,8 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from departments.demo import seed_accounts, seed_organisation
 from indicators.demo import seed_history
-from workflows.demo import seed_cases, seed_short_limit_category
-from workflows.flows.hotline_demo import seed_orders
+from workflows.demo import seed_cases, seed_orders, seed_short_limit_category
 from workflows.models import CategoryScheme
 from workflows.services.categories import categories_import
 
