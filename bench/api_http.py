@@ -302,12 +302,13 @@ def queries_per_list(username: str, limits=(5, 100)) -> dict[int, int]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from workflows.integrations.tokens import token_issue
 
     user = get_user_model().objects.get(username=username)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user)[0]}")
     out = {}
     for limit in limits:
         url = f"/api/v1/tasks/?scope=queue&limit={limit}"

@@ -51,7 +51,11 @@ from harness import (
 )
 
 GOAL_RATIO = 0.15
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+# A real 8x8 PNG: uploads are decoded and re-encoded (workflows/services/photos.py).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000008000000080800000000e164e157000000104944415478"
+    "9c639cc000014c0c1431002a7800a0585cbf1d0000000049454e44ae426082"
+)
 # (stage, demo user, outcome, data, with an after-photo)
 STEPS = [
     ("intake", "intake", "accept", {}, False),

@@ -3,10 +3,10 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cityops_bench \
         .venv/bin/python bench/sla_sweep.py                  # about 5 minutes on 2 cores
 
-Runs `workflows.sla.sweep.sla_sweep` against the tasks `seed_tasks.py` loaded (migrated to
-workflows/0002_sla or later). The loader leaves the SLA columns empty, so the script first
-fills them in bulk SQL (UPDATE … FROM a saved copy of the rows it touches), bringing the open
-tasks up to `--open` by re-opening the most recent done tasks. It then measures:
+Runs `workflows.services.escalations.sla_sweep` against the tasks `seed_tasks.py` loaded
+(migrated to workflows/0002_sla or later). The loader leaves the SLA columns empty, so the
+script first fills them in bulk SQL (UPDATE … FROM a saved copy of the rows it touches),
+bringing the open tasks up to `--open` by re-opening the most recent done tasks. It then measures:
 
 1. the empty tick (nothing due), p50/p95 over `--runs`, with `--small` tasks in the sweep
    index and with all `--open` of them, the ratio of the two, and the claim query's plan;
@@ -282,7 +282,7 @@ CONSISTENT = """
 def capture_claim(now: dt.datetime) -> tuple[str, list]:
     from django.db import connection
 
-    from workflows.sla.sweep import sla_sweep
+    from workflows.services.escalations import sla_sweep
 
     counter = Statements()
     with connection.execute_wrapper(counter):
@@ -314,7 +314,7 @@ def empty_tick(runs: int, now: dt.datetime, claim: tuple[str, list]) -> dict:
     statement through cursor.execute + fetchall in a transaction, without the ORM)."""
     from django.db import connection, transaction
 
-    from workflows.sla.sweep import sla_sweep
+    from workflows.services.escalations import sla_sweep
 
     fired = []
     orm = Timings.measure(lambda: fired.append(sla_sweep(now=now)), runs)
@@ -338,7 +338,7 @@ def due_run(args) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from workflows.sla.sweep import sla_sweep
+    from workflows.services.escalations import sla_sweep
 
     now = timezone.now()
     sql(
@@ -411,7 +411,7 @@ def due_run(args) -> None:
 def lag_run(args) -> None:
     from django.utils import timezone
 
-    from workflows.sla.sweep import sla_sweep
+    from workflows.services.escalations import sla_sweep
 
     base = one("SELECT COALESCE(MAX(id), 0) FROM workflows_caseevent")
     sql(

@@ -89,10 +89,10 @@ class Api:
         self.note = ""
 
     def login(self, user) -> None:
-        from rest_framework.authtoken.models import Token
+        from workflows.integrations.tokens import token_issue
 
-        token, _ = Token.objects.get_or_create(user=user)
-        self.client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        token, _expiry = token_issue(user)
+        self.client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     def get(self, scope: str, cursor: str | None, limit: int):
         params = {"scope": scope, "limit": limit} | ({"cursor": cursor} if cursor else {})

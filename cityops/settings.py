@@ -1,5 +1,6 @@
 """CityOps settings: one module, driven by environment variables (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -33,7 +34,9 @@ INSTALLED_APPS = [
     "cityops.staticfiles.StaticFilesConfig",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # staff API tokens: stored hashed, with an expiry (workflows.integrations.tokens)
+    "axes",  # login throttling and lockout, counted in the cache
+    "csp",  # Content-Security-Policy header
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",  # the case search's filters (its range widget's templates)
@@ -57,6 +60,9 @@ MIDDLEWARE = [
     "workflows.integrations.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a login refused for too many failures into the lockout answer (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:  # the demo's runserver serves static files itself
@@ -104,6 +110,12 @@ else:
         )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "cityops.lockout.LoginLockoutBackend",  # django-axes, for logins over HTTP
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -136,6 +148,49 @@ STORAGES = {
 # single process uses its own memory.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from this site only;
+# no inline script or style anywhere (pages, admin, /api/docs/ load theirs from static files).
+# Images may be data: URIs (Swagger UI's icons). Photos get a stricter policy of their own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login throttling and lockout (django-axes) on the login page, the admin login and the token
+# endpoint: after CITYOPS_LOGIN_FAILURE_LIMIT failures for one account, or from one client
+# address, further attempts are refused (429) for CITYOPS_LOGIN_LOCKOUT_MINUTES; counted in
+# the cache above (shared by all processes in production); the address is read as NUM_PROXIES
+# says (cityops/clientip.py).
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = env.int("CITYOPS_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CITYOPS_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "cityops.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "cityops.lockout.lockout_response"
+AXES_VERBOSE = False
+# The demo is one process, so its memory cache counts correctly; with DEBUG=False, a cache not
+# shared between processes (no CACHE_URL) is a deploy-check warning (axes.W001).
+SILENCED_SYSTEM_CHECKS = ["axes.W001"] if DEBUG else []
+
+# Staff API tokens (django-rest-knox): hashed, valid for CITYOPS_TOKEN_TTL_HOURS.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.float("CITYOPS_TOKEN_TTL_HOURS", default=10)),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -156,6 +211,12 @@ REST_FRAMEWORK = {
         "workflows.integrations.keys.HasScope",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a nesting limit (400 beyond 64 levels), forms, multipart (photos).
+    "DEFAULT_PARSER_CLASSES": [
+        "workflows.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -189,7 +250,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # JSON bodies; operations that take photos name multipart themselves.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["workflows.api.parsers.DepthLimitedJSONParser"],
     "PREPROCESSING_HOOKS": ["workflows.api.schema.only_api_v1"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -213,8 +274,14 @@ CITYOPS_SWEEP_INTERVAL_SECONDS = env.float("CITYOPS_SWEEP_INTERVAL_SECONDS", def
 # Indicator facts read only events older than this (a later id may commit first).
 CITYOPS_FACTS_SETTLE_SECONDS = env.float("CITYOPS_FACTS_SETTLE_SECONDS", default=5.0)
 
-# Uploaded photos: accepted types and size limit.
+# Uploaded photos: size limit of one upload, largest decoded image (pixels), longest side kept
+# (larger photos are shrunk). Photos are re-encoded as JPEG without metadata.
 CITYOPS_PHOTO_MAX_BYTES = env.int("CITYOPS_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+CITYOPS_PHOTO_MAX_PIXELS = env.int("CITYOPS_PHOTO_MAX_PIXELS", default=40_000_000)
+CITYOPS_PHOTO_MAX_SIDE = env.int("CITYOPS_PHOTO_MAX_SIDE", default=2560)
+# Production behind nginx: photos are handed to nginx with X-Accel-Redirect under this internal
+# location (deploy/nginx/cityops.conf: /protected-media/). Empty: Django sends the bytes.
+CITYOPS_MEDIA_ACCEL_REDIRECT = env.str("CITYOPS_MEDIA_ACCEL_REDIRECT", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = CITYOPS_PHOTO_MAX_BYTES + 1024 * 1024
 
 # Webhooks: targets must resolve to public addresses, except the host names listed here
@@ -256,7 +323,7 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
     },
     {
         "name": "sla-sweep",
-        "func": "workflows.sla.sweep.sla_sweep",
+        "func": "workflows.services.escalations.sla_sweep",
         "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
     },
     {
@@ -264,6 +331,11 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "name": "indicator-facts",
         "func": "indicators.facts.facts_catch_up",
         "seconds": env.float("CITYOPS_FACTS_INTERVAL_SECONDS", default=15.0),
+    },
+    {
+        "name": "token-purge",
+        "func": "workflows.integrations.tokens.purge_expired",
+        "seconds": 3600,
     },
     {
         "name": "idempotency-purge",
@@ -338,6 +410,9 @@ CITYOPS_PUBLIC_QUERY_RATE = env.int("CITYOPS_PUBLIC_QUERY_RATE", default=10)
 CITYOPS_SMS_BACKEND = env.str(
     "CITYOPS_SMS_BACKEND", default="workflows.integrations.sms.console_send"
 )
+# Open311: publish the reporters' "before" photos of listed cases (media_url, and the photo URL
+# then opens without login). Off by default: photos are for those who may see the case.
+CITYOPS_OPEN311_PUBLIC_PHOTOS = env.bool("CITYOPS_OPEN311_PUBLIC_PHOTOS", default=False)
 
 # Contact shown in Open311 discovery (default: DEFAULT_FROM_EMAIL).
 OPEN311_CONTACT = env.str("OPEN311_CONTACT", default="")

@@ -347,3 +347,37 @@ def hotline_order_visibility_q(user, prefix: str = "") -> Q:
         return Q()
     q = Q(**{f"{prefix}centre_id__in": sorted(hotline_centres(user))})
     return q | case_visibility_q(user, prefix=f"{prefix}case__")
+
+
+# --- harden (issue 14): photos ---------------------------------------------------------------
+
+
+def photo_is_public(photo) -> bool:
+    """A photo anyone may see, without logging in: only when the city publishes photos
+    (CITYOPS_OPEN311_PUBLIC_PHOTOS, default off), only the reporter's "before" photos, and only
+    of a case Open311 lists publicly (open311_lists_case)."""
+    from django.conf import settings
+
+    from workflows.models import PhotoKind
+
+    return (
+        getattr(settings, "CITYOPS_OPEN311_PUBLIC_PHOTOS", False)
+        and photo.kind == PhotoKind.BEFORE
+        and open311_lists_case(photo.case)
+    )
+
+
+def open311_lists_case(case) -> bool:
+    """Open311 GET shows a case unless it was cancelled or not accepted (invalid, duplicate,
+    refused) or its category is not public."""
+    from workflows.models import CaseStatus
+
+    hidden = {CaseStatus.CANCELLED, CaseStatus.INVALID, CaseStatus.DUPLICATE, CaseStatus.REFUSED}
+    return case.status not in hidden and getattr(case.category, "public", True)
+
+
+def can_view_photo(user, photo) -> bool:
+    """A case's photos: whoever may see the case (can_view_case), or anyone if it is public."""
+    return photo_is_public(photo) or (
+        getattr(user, "is_authenticated", False) and can_view_case(user, photo.case)
+    )

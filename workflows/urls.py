@@ -4,7 +4,7 @@ from django.urls import path
 
 from . import converters  # noqa: F401  (registers <dbid:…>)
 from .views import board as board_views
-from .views import case_search, cases, home, hotline, notifications, tasks
+from .views import case_search, cases, home, hotline, notifications, photos, tasks
 from .views import reminders as reminder_views
 from .views import requests as request_views
 
@@ -18,12 +18,14 @@ TASK_ACTIONS = {
     "parking": request_views.task_parking_view,
     "waiting-info": request_views.task_waiting_info_view,
     "info-received": request_views.task_info_received_view,
+    "withdraw-request": request_views.task_withdraw_request_view,
 }
 
 app_name = "workflows"
 urlpatterns = [
     path("", home, name="home"),
     path("tasks/", tasks.task_list_view, name="tasks"),
+    path("photos/<dbid:photo_id>/", photos.photo_view, name="photo"),
     path("tasks/<dbid:task_id>/", tasks.task_detail_view, name="task"),
     *(
         path(f"tasks/<dbid:task_id>/{action}/", view, name=f"task-{action}")

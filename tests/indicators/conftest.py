@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import Unit
+from tests.images import png_bytes
 from workflows.models import Case, CaseTask, Category, CategoryScheme, TaskStatus
 from workflows.services.cases import CaseReport, case_cancel, case_report
 from workflows.services.outcomes import task_complete
@@ -26,7 +27,7 @@ def at(*args) -> dt.datetime:
 
 
 def _png():
-    return SimpleUploadedFile("after.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")
+    return SimpleUploadedFile("after.png", png_bytes(), "image/png")  # uploads are decoded
 
 
 def user(name: str):

@@ -36,7 +36,8 @@ def october(history):
     # C: returned as mis-dispatched (approved), dispatched again, then left overdue.
     h.act(cases["C"], "handler_sani", "return", at(2026, 10, 13, 10, 0), reason="not ours")
     h.act(cases["C"], "shiftlead", "approve", at(2026, 10, 13, 10, 10))
-    h.act(cases["C"], "dispatcher", "dispatch", at(2026, 10, 13, 10, 20))
+    # The unit that returned it is no longer suggested (issue 10): chosen again by hand.
+    h.act(cases["C"], "dispatcher", "dispatch", at(2026, 10, 13, 10, 20), unit="SANI")
     # D: 2 working hours' extension approved, handled after the first due but within it.
     h.extend(cases["D"], at(2026, 10, 13, 10, 0), hours=2)
     h.handle(cases["D"], at(2026, 10, 13, 16, 0))

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 import workflows
 from departments.demo import seed_accounts, seed_organisation
+from tests.images import png_bytes
 from workflows.models import Category, CategoryScheme
 from workflows.services.categories import categories_import
 
@@ -20,7 +21,7 @@ CATEGORIES_CSV = Path(workflows.__file__).resolve().parent / "data" / "categorie
 SCHEME = "GB/T 30428.2"
 PASSWORD = "pw"
 GRID = "D01-S01-C1-G1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 
 
 @pytest.fixture

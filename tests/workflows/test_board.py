@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from departments.models import Membership, Role, Unit
+from tests.images import png_bytes
 from workflows.access import can_see_board as board_access
 from workflows.models import (
     Case,
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
 D01 = "D01-S01-C1-G1"
 D02 = "D02-S01-C1-G1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 
 
 def at(*args) -> dt.datetime:

@@ -14,13 +14,14 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from departments.demo import seed_accounts, seed_organisation  # noqa: E402
+from tests.images import png_bytes  # noqa: E402
 from workflows.management.commands.seed_demo import DEMO_CATEGORIES, DEMO_SCHEME  # noqa: E402
 from workflows.models import Case, CategoryScheme  # noqa: E402
 from workflows.services.categories import categories_import  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 GRID = "D01-S01-C1-G1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

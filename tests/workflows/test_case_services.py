@@ -15,7 +15,6 @@ from workflows.models import Case, CaseEvent, CaseTask, Category, RoutingRule, T
 from workflows.services.cases import CaseReport, case_report
 from workflows.services.errors import Conflict, Http404
 from workflows.services.outcomes import task_complete
-from workflows.services.photos import sniff_image_type
 from workflows.services.routing import route_suggest
 from workflows.services.tasks import task_claim, task_subdispatch
 
@@ -110,13 +109,6 @@ def test_category_outside_the_active_scheme_is_refused(city):
     )
     with pytest.raises(ValidationError, match="category"):
         report(other)
-
-
-def test_photo_sniffing_ignores_names():
-    assert sniff_image_type(_png()[:16]) == "image/png"
-    assert sniff_image_type(b"\xff\xd8\xff\xe0" + b"0" * 12) == "image/jpeg"
-    assert sniff_image_type(b"RIFF0000WEBPVP8 ") == "image/webp"
-    assert sniff_image_type(b"GIF89a" + b"0" * 10) is None
 
 
 def test_oversized_photo_is_refused(city, settings):

@@ -16,6 +16,16 @@ from workflows.services.tasks import task_claim
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _invariants_hold_afterwards():
+    """After each race, `check_invariants` finds no case half-open (issue 14)."""
+    yield
+    from workflows.selectors.invariants import invariant_violations
+
+    total, found = invariant_violations()
+    assert total == 0, found
+
+
 @pytest.fixture
 def city():
     seed_organisation()

@@ -7,7 +7,9 @@ import hashlib
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from workflows.integrations.idempotency import TTL, purge_expired
 from workflows.models import Case, IdempotencyRecord
@@ -100,8 +102,10 @@ def test_different_senders_with_the_same_key_are_independent(api, report):
     assert Case.objects.count() == 2
 
 
-def test_after_24_hours_the_key_runs_again_and_the_record_is_purged(api, report):
-    client = api("inspector")
+def test_after_24_hours_the_key_runs_again_and_the_record_is_purged(report):
+    # A logged-in session (staff tokens expire after 10 hours; a new token is a new sender).
+    client = APIClient()
+    client.force_login(User.objects.get(username="inspector"))
     assert post(client, report(), "k-4").status_code == 201
 
     with time_machine.travel(timezone.now() + dt.timedelta(hours=25), tick=False):
@@ -177,3 +181,86 @@ def test_gets_ignore_the_key(api):
     response = client.get("/api/v1/categories/", headers={"Idempotency-Key": "k-10"})
     assert response.status_code == 200
     assert IdempotencyRecord.objects.count() == 0
+
+
+# --- a crash between the commit and the reply (issue 14) -------------------------------------
+
+
+class LoseTheReply:
+    """Outside the idempotency middleware: the answer is lost on its way to the client (the
+    request committed; the client sees a 500 and retries)."""
+
+    armed = False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if LoseTheReply.armed and request.path == "/api/v1/cases/":
+            LoseTheReply.armed = False
+            raise ConnectionResetError("the reply was lost")
+        return response
+
+
+@pytest.fixture
+def lossy(settings):
+    at = settings.MIDDLEWARE.index("workflows.integrations.idempotency.IdempotencyMiddleware")
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:at],
+        f"{__name__}.LoseTheReply",
+        *settings.MIDDLEWARE[at:],
+    ]
+    LoseTheReply.armed = True
+    yield
+    LoseTheReply.armed = False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_reply_is_replayed_under_its_key(api, report, lossy):
+    client = api("inspector")
+    client.raise_request_exception = False
+    lost = post(client, report(), "k-lost")
+    assert lost.status_code == 500  # the case was committed, the client never heard
+    assert Case.objects.count() == 1
+
+    again = post(client, report(), "k-lost")
+
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["number"] == Case.objects.get().number
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_before_the_answer_is_kept_leaves_nothing_behind(api, report, monkeypatch):
+    """The view ran, then the process failed while keeping the answer: the case and the record
+    go together, so the retry runs anew instead of meeting a key stuck "in progress"."""
+    from workflows.integrations import idempotency
+
+    def crash(record, response):
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(idempotency, "_store", crash)
+    client = api("inspector")
+    client.raise_request_exception = False
+    assert post(client, report(), "k-crash").status_code == 500
+    assert Case.objects.count() == 0 and IdempotencyRecord.objects.count() == 0
+    monkeypatch.undo()
+
+    again = post(client, report(), "k-crash")
+
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Case.objects.count() == 1
+    assert post(client, report(), "k-crash")["Idempotent-Replayed"] == "true"
+    assert Case.objects.count() == 1
+
+
+def test_an_answerless_record_expires_after_its_lease(api, report):
+    client = api("inspector")
+    assert post(client, report(), "k-old").status_code == 201
+    IdempotencyRecord.objects.filter(key="k-old").update(
+        status_code=None, response_body=None, created_at=timezone.now() - dt.timedelta(minutes=2)
+    )
+    again = post(client, report(), "k-old")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again

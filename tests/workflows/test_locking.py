@@ -6,8 +6,8 @@ from django.db import connection
 from viewflow.workflow.lock import SelectForUpdateLock
 
 from workflows.flows.case_flow import CaseFlow
-from workflows.flows.locking import _lock_statement
 from workflows.flows.review_flow import ReviewFlow
+from workflows.sql.locks import process_lock_statement as _lock_statement
 
 
 @pytest.mark.parametrize("flow_class", [CaseFlow, ReviewFlow])

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import Unit
+from tests.images import png_bytes
 from workflows.management.commands.seed_demo import DEMO_CATEGORIES, DEMO_SCHEME
 from workflows.models import (
     Attachment,
@@ -30,7 +31,7 @@ from workflows.services.categories import categories_import
 pytestmark = pytest.mark.django_db
 
 GRID = "D01-S01-C1-G1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = png_bytes()  # a real image: uploads are decoded
 
 
 @pytest.fixture
@@ -161,7 +162,7 @@ def test_a_case_walks_from_report_to_closed_through_the_pages(browser_as, garbag
     assert "Filing → Dispatch" in timeline
     assert "Cleared" in timeline  # the handler's result
     after = case.attachments.get(kind="after")
-    assert after.file.url in page
+    assert f"/photos/{after.pk}/" in page  # served through the access-checked view
     assert page.count('<img src="') == 2
     actions = list(case.events.values_list("action", flat=True))
     assert actions == [

@@ -196,10 +196,13 @@ def test_a_parked_case_stops_the_clock_until_the_shift_leader_resumes_it(
     assert response.status_code == 302
     page = text(handler.get(response.url))
     assert "Parking requested" in page and "Parking" in page
-    # The clock runs until the parking is approved; one parking request at a time.
-    assert 'id="paused-since"' not in page and 'id="outcome-done"' in page
+    # The clock runs until the parking is approved; one request at a time, and no outcome
+    # until it is decided or withdrawn (issue 14).
+    assert 'id="paused-since"' not in page and 'id="outcome-done"' not in page
+    assert "A request awaits a decision" in section(page, "outcomes-paused")
     assert f'action="/tasks/{handling.pk}/parking/"' not in page
-    assert f'action="/tasks/{handling.pk}/extension/"' in page
+    assert f'action="/tasks/{handling.pk}/extension/"' not in page
+    assert f'action="/tasks/{handling.pk}/withdraw-request/"' in page
 
     review = review_task(handling.case, "parking_review")
     card = section(text(leader.get(f"/tasks/{review.pk}/")), "review-request")

@@ -22,6 +22,7 @@ from workflows.models import (
 from workflows.selectors.tasks import task_list
 from workflows.services.cases import CaseReport, case_report
 from workflows.services.errors import Conflict
+from workflows.services.escalations import sla_sweep
 from workflows.services.outcomes import task_complete
 from workflows.services.requests import (
     extension_request,
@@ -30,7 +31,6 @@ from workflows.services.requests import (
     parking_request,
 )
 from workflows.services.tasks import task_claim
-from workflows.sla.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

@@ -23,9 +23,9 @@ from workflows.models import (
     ThresholdRule,
 )
 from workflows.services.cases import CaseReport, case_report
+from workflows.services.escalations import sla_sweep
 from workflows.services.outcomes import task_complete
 from workflows.services.tasks import task_claim
-from workflows.sla.sweep import sla_sweep
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -26,10 +26,10 @@ from workflows.models import (
 )
 from workflows.services.cases import CaseReport, case_cancel, case_report
 from workflows.services.errors import Conflict
+from workflows.services.escalations import sla_sweep
 from workflows.services.outcomes import task_complete
 from workflows.services.supervision import order_issue, order_reply
 from workflows.services.tasks import task_claim
-from workflows.sla.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 

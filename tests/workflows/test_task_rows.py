@@ -1,4 +1,4 @@
-"""The API's task lists read plain rows (workflows.selectors.task_rows) and render them with
+"""The API's task lists read plain rows (workflows.sql.task_rows) and render them with
 `task_row_output`: the same tasks, pages, cursors and JSON as the model path (`task_list` and
 the TaskOutput serializer) that the pages and single-task answers use."""
 
@@ -14,8 +14,8 @@ from rest_framework.test import APIRequestFactory
 from departments.models import Membership, Role, Unit
 from workflows.api.serializers import TaskOutput, task_row_output
 from workflows.models import Case, CaseTask, Stage
-from workflows.selectors.task_rows import TaskRow, task_rows
 from workflows.selectors.tasks import SCOPES, task_list
+from workflows.sql.task_rows import TaskRow, task_rows
 
 pytestmark = pytest.mark.django_db
 

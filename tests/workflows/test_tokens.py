@@ -1,15 +1,16 @@
-"""Staff tokens (workflows.integrations.tokens): DRF's token authentication with the user read
-by one hand-written statement; the same user, the same 401s."""
+"""Staff tokens (workflows.integrations.tokens): knox tokens (hashed, expiring, revocable) with
+the user read by one hand-written statement; the same user, the same 401s."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from workflows.integrations.tokens import token_user
+from tests.workflows.conftest import PASSWORD
+from workflows.integrations.tokens import token_issue, token_user
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def test_the_token_user_is_the_user_the_orm_reads(demo, users):
     user.is_staff, user.last_login = True, timezone.now()
     user.save(update_fields=["is_staff", "last_login"])
     user = get_user_model().objects.get(pk=user.pk)
-    found = token_user(Token.objects.create(user=user).key)
+    found = token_user(token_issue(user)[0])
     fields = [f.attname for f in get_user_model()._meta.concrete_fields]
     assert {n: getattr(found, n) for n in fields} == {n: getattr(user, n) for n in fields}
     assert found.last_login is not None and found.last_login.tzinfo is not None
@@ -34,7 +35,7 @@ def test_the_token_user_is_the_user_the_orm_reads(demo, users):
 
 
 def test_a_token_authenticates_its_user(demo, users):
-    key = Token.objects.create(user=users("dispatcher")).key
+    key = token_issue(users("dispatcher"))[0]
     response = _client(key).post("/api/v1/tasks/999999/claim/")
     assert response.status_code == 404  # authenticated, the task is not there
     assert _client(key).get("/api/v1/tasks/").status_code == 200
@@ -52,7 +53,7 @@ def test_an_unknown_token_is_401(demo):
 
 def test_the_token_of_an_inactive_user_is_401(demo, users):
     user = users("dispatcher")
-    key = Token.objects.create(user=user).key
+    key = token_issue(user)[0]
     user.is_active = False
     user.save(update_fields=["is_active"])
     response = _client(key).get("/api/v1/tasks/")
@@ -61,8 +62,46 @@ def test_the_token_of_an_inactive_user_is_401(demo, users):
 
 
 def test_a_deleted_token_stops_working_at_once(demo, users):
-    token = Token.objects.create(user=users("dispatcher"))
-    client = _client(token.key)
+    key = token_issue(users("dispatcher"))[0]
+    client = _client(key)
     assert client.get("/api/v1/tasks/").status_code == 200
-    token.delete()
+    AuthToken.objects.all().delete()
     assert client.get("/api/v1/tasks/").status_code == 401
+
+
+def test_tokens_are_stored_hashed_and_expire(demo, time_machine, settings):
+    time_machine.move_to("2026-06-01 09:00 +08:00", tick=False)
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "dispatcher", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    token, expiry = response.json()["token"], response.json()["expiry"]
+    stored = AuthToken.objects.get()
+    assert token not in (stored.digest, stored.token_key) and len(stored.digest) == 128
+    assert stored.token_key == token[:15]  # knox's lookup prefix, not enough to authenticate
+    assert expiry == "2026-06-01T11:00:00Z"  # TOKEN_TTL: 10 hours (09:00 +08:00 is 01:00Z)
+    client = _client(token)
+    assert client.get("/api/v1/tasks/").status_code == 200
+    time_machine.move_to("2026-06-01 18:59 +08:00", tick=False)
+    assert client.get("/api/v1/tasks/").status_code == 200
+    time_machine.move_to("2026-06-01 19:00:01 +08:00", tick=False)
+    response = client.get("/api/v1/tasks/")
+    assert response.status_code == 401 and response.json()["error"]["message"] == "Invalid token."
+    from workflows.integrations.tokens import purge_expired
+
+    assert purge_expired() == 1 and not AuthToken.objects.exists()
+
+
+def test_delete_revokes_the_token_it_is_called_with(demo):
+    tokens = []
+    for _ in range(2):
+        response = APIClient().post(
+            "/api/v1/auth/token/", {"username": "dispatcher", "password": PASSWORD}, format="json"
+        )
+        tokens.append(response.json()["token"])
+    first, second = (_client(t) for t in tokens)
+    assert first.delete("/api/v1/auth/token/").status_code == 204
+    assert first.get("/api/v1/tasks/").status_code == 401
+    assert first.delete("/api/v1/auth/token/").status_code == 401
+    assert second.get("/api/v1/tasks/").status_code == 200  # the other session stays
+    assert APIClient().delete("/api/v1/auth/token/").status_code == 401

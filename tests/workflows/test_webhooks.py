@@ -35,7 +35,7 @@ from workflows.models import (
     WebhookSubscription,
 )
 from workflows.outbox import MAX_ATTEMPTS, deliver_due, max_attempts, retry_delay
-from workflows.sla.sweep import sla_sweep
+from workflows.services.escalations import sla_sweep
 
 SECRET = "receiver-shared-secret-0123456789"
 

@@ -55,6 +55,25 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <token>` for staff (workflows.integrations.tokens, knox tokens)."""
+
+    target_class = "workflows.integrations.tokens.TokenAuthentication"
+    name = "tokenAuth"
+    priority = 1  # before drf-spectacular's own knox extension
+
+    def get_security_definition(self, auto_schema) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Token <token>` from POST /api/v1/auth/token/ (staff). Tokens expire (see "
+                "`expiry`) and are revoked by DELETE /api/v1/auth/token/."
+            ),
+        }
+
+
 class CaseOutputFields(OpenApiSerializerExtension):
     """The reporter's name and contact are left out for those who may not see them."""
 
@@ -151,7 +170,13 @@ def add_common_errors(result: dict, generator, request, public) -> dict:
     return result
 
 
-TOKEN_OUTPUT = inline_serializer(name="Token", fields={"token": serializers.CharField()})
+TOKEN_OUTPUT = inline_serializer(
+    name="Token",
+    fields={
+        "token": serializers.CharField(help_text="Shown once; only its hash is stored."),
+        "expiry": serializers.DateTimeField(help_text="The token is refused after this time."),
+    },
+)
 
 
 def json_or_multipart(serializer: type[serializers.Serializer]) -> dict:

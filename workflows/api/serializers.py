@@ -7,6 +7,7 @@ selectors already loaded: no per-row queries.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -14,11 +15,11 @@ from ..models import DESCRIPTION_MAX_LENGTH, Source, Urgency
 from ..selectors.case_search import DEFAULT_PAGE_SIZE as DEFAULT_CASE_PAGE
 from ..selectors.case_search import MAX_PAGE_SIZE as MAX_CASE_PAGE
 from ..selectors.reminders import reminder_count
-from ..selectors.task_rows import TaskRow
 from ..selectors.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SCOPES
 from ..services.outcomes import allowed_outcomes
 from ..services.photos import MAX_PHOTOS
 from ..sla.state import SlaSnapshot, case_sla, task_sla
+from ..sql.task_rows import TaskRow
 from .pagination import cursor_field, limit_field
 
 MAX_ID = 2**31 - 1  # larger ids cannot exist; refuse them as input instead of querying
@@ -222,7 +223,7 @@ def _datetime(value, zone) -> str | None:
 
 
 def task_row_output(row: TaskRow, *, user, now) -> dict:
-    """TaskOutput's representation of a plain row (selectors.task_rows), without DRF's
+    """TaskOutput's representation of a plain row (sql.task_rows), without DRF's
     per-field machinery: a list renders 25 to 100 of these per request."""
     sla = task_sla(row, now)
     zone = timezone.get_current_timezone()
@@ -264,7 +265,8 @@ class PhotoOutput(serializers.Serializer):
     kind = serializers.CharField()
 
     def get_url(self, attachment) -> str:
-        return self.context["request"].build_absolute_uri(attachment.file.url)
+        url = reverse("api:photo", kwargs={"photo_id": attachment.pk})
+        return self.context["request"].build_absolute_uri(url)
 
 
 class CaseRowOutput(serializers.Serializer):

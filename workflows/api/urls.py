@@ -7,6 +7,7 @@ from . import (
     views_cases,
     views_masterdata,
     views_notifications,
+    views_photos,
     views_reminders,
     views_sla,
     views_tasks,
@@ -23,6 +24,7 @@ TASK_ACTIONS = {
     "parking": views_tasks.TaskParkingView,
     "waiting-info": views_tasks.TaskWaitInfoView,
     "info-received": views_tasks.TaskInfoReceivedView,
+    "withdraw-request": views_tasks.TaskWithdrawRequestView,
 }
 
 app_name = "api"
@@ -39,6 +41,7 @@ urlpatterns = [
         views_cases.CaseTimelineView.as_view(),
         name="case-timeline",
     ),
+    path("photos/<dbid:photo_id>/", views_photos.PhotoView.as_view(), name="photo"),
     path("cases/<dbid:case_id>/cancel/", views_cases.CaseCancelView.as_view(), name="case-cancel"),
     path(
         "cases/<dbid:case_id>/remind/",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
+from rest_framework import authentication, exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from workflows.access import can_see_reporter
 
+from ..integrations.tokens import TokenAuthentication, token_issue, token_revoke
 from ..models import Case
 from ..selectors.case_search import CaseSearchFilter, case_search, case_search_page
 from ..selectors.cases import case_open_tasks, case_timeline
@@ -37,7 +37,10 @@ from .serializers import (
 
 
 class AuthTokenView(APIView):
-    """POST {username, password} → {token}, for `Authorization: Token <token>`."""
+    """POST {username, password} → {token, expiry}, for `Authorization: Token <token>`;
+    DELETE with that header revokes the token. Wrong passwords count towards the lockout
+    (django-axes, per account and per client address, in the shared cache): a locked-out
+    caller gets 429 with Retry-After."""
 
     authentication_classes = ()  # a stale token in the header must not block logging in
     permission_classes = ()
@@ -45,14 +48,26 @@ class AuthTokenView(APIView):
     @extend_schema(request=TokenInput, responses=TOKEN_OUTPUT, auth=[])
     def post(self, request: Request) -> Response:
         data = parse(TokenInput, request.data)
-        user = authenticate(request, username=data["username"], password=data["password"])
+        # The Django request: django-axes notes the failure (and a lockout) on it.
+        user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
             raise serializers.ValidationError(
                 {api_settings.NON_FIELD_ERRORS_KEY: [_("Wrong username or password.")]}
             )
-        # DRF's own token view does the same; tokens are not case state.
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, expiry = token_issue(user)
+        return Response({"token": token, "expiry": expiry})
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return "Token"  # DELETE without a valid token is 401, not 403
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        found = TokenAuthentication().authenticate(request)
+        if found is None:
+            raise exceptions.NotAuthenticated()
+        token = authentication.get_authorization_header(request).split()[1].decode()
+        token_revoke(token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CategoryListView(APIView):

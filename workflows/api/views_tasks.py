@@ -17,11 +17,17 @@ from departments.models import Unit
 
 from ..models import CaseTask
 from ..selectors.lookups import unit_by_ref
-from ..selectors.task_rows import TaskRow, task_row, task_row_for_user, task_rows
 from ..services.outcomes import task_complete
-from ..services.requests import extension_request, info_received, info_wait, parking_request
+from ..services.requests import (
+    extension_request,
+    info_received,
+    info_wait,
+    parking_request,
+    request_withdraw,
+)
 from ..services.tasks import task_claim, task_release, task_subdispatch
 from ..shortcuts import task_to_act_on_or_404
+from ..sql.task_rows import TaskRow, task_row, task_row_for_user, task_rows
 from .pagination import page_response
 from .schema import json_or_multipart, page_of
 from .serializers import (
@@ -179,3 +185,9 @@ class TaskInfoReceivedView(TaskActionView):
     """POST: the information arrived; the clock runs again."""
 
     service = staticmethod(info_received)
+
+
+class TaskWithdrawRequestView(TaskActionView):
+    """POST: the handler withdraws their request awaiting a decision (its review ends)."""
+
+    service = staticmethod(request_withdraw)

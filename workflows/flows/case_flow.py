@@ -9,20 +9,13 @@ writes the audit event; the nodes' callbacks call services and nothing else.
 from viewflow import this
 from viewflow.workflow import flow
 
-from ..services.transitions import flow_register, task_open
-from .locking import ProcessRowLock
-from .nodes import Step
-from .views import task_redirect_view
-
-
-def step() -> Step:
-    return Step(task_redirect_view).onCreate(this.task_created)
+from ..services.transitions import flow_register
+from .base import CityFlow, step
 
 
 @flow_register("case")
-class CaseFlow(flow.Flow):
+class CaseFlow(CityFlow):
     process_title = "Case"
-    lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
 
     start = flow.StartHandle(this.start_case).Next(this.intake)
 
@@ -41,6 +34,3 @@ class CaseFlow(flow.Flow):
         activation.process.data = {"case": case.pk}
         activation.process.cityops_case = case
         return activation.process
-
-    def task_created(self, activation):
-        task_open(activation=activation)

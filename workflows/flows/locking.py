@@ -4,7 +4,7 @@
 database error; it builds the statement through the ORM
 (`filter(pk=…).select_for_update().exists()`) for every transition, about a tenth of a
 transition's CPU (bench/lifecycle.py). `ProcessRowLock` runs the same statement, written
-once per process model, with the same waiting, retries and errors.
+once per process model (workflows.sql.locks), with the same waiting, retries and errors.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 
 from django.db import DatabaseError, connections, router, transaction
 from viewflow.workflow import lock
 from viewflow.workflow.exceptions import FlowLockFailed
+
+from ..sql.locks import process_lock_statement
 
 
 class ProcessRowLock(lock.SelectForUpdateLock):
@@ -26,7 +27,7 @@ class ProcessRowLock(lock.SelectForUpdateLock):
     def __call__(self, flow_class, process_pk):
         model = flow_class.process_class
         connection = connections[router.db_for_write(model)]
-        sql = _lock_statement(model, self.nowait, connection.alias)
+        sql = process_lock_statement(model, self.nowait, connection.alias)
         for attempt in range(self.attempts):
             with transaction.atomic(using=connection.alias):
                 try:
@@ -40,14 +41,3 @@ class ProcessRowLock(lock.SelectForUpdateLock):
                 else:
                     yield
                     break
-
-
-@lru_cache(maxsize=8)
-def _lock_statement(model, nowait: bool, alias: str) -> str:
-    features, quote = connections[alias].features, connections[alias].ops.quote_name
-    sql = f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s"
-    if features.has_select_for_update:  # SQLite has no row locks: its writes are serialised
-        sql += " FOR UPDATE"
-        if nowait and features.has_select_for_update_nowait:
-            sql += " NOWAIT"
-    return sql

@@ -8,20 +8,13 @@ the case's own tasks never change at the same time.
 from viewflow import this
 from viewflow.workflow import flow
 
-from ..services.transitions import flow_register, task_open
-from .locking import ProcessRowLock
-from .nodes import Step
-from .views import task_redirect_view
-
-
-def step() -> Step:
-    return Step(task_redirect_view).onCreate(this.task_created)
+from ..services.transitions import flow_register
+from .base import CityFlow, step
 
 
 @flow_register("review")
-class ReviewFlow(flow.Flow):
+class ReviewFlow(CityFlow):
     process_title = "Review"
-    lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
 
     start_extension = flow.StartHandle(this.start_review).Next(this.extension_review)
     extension_review = step().Otherwise(this.end)
@@ -41,6 +34,3 @@ class ReviewFlow(flow.Flow):
         }
         activation.process.cityops_case = case
         return activation.process
-
-    def task_created(self, activation):
-        task_open(activation=activation)

@@ -12,13 +12,20 @@ sender ("owner") is derived from what identifies them on the request itself:
 - otherwise (anonymous): the key is ignored, nothing is deduplicated.
 
 Rules:
-- the first request with a key inserts the record (unique owner+key) before running; a second
-  request while the first runs gets 409 `idempotency_in_progress`;
+- the request runs in one transaction with its record (issue 14): the record (unique
+  owner+key) is inserted first, the view runs, the answer is written into the record, and all
+  of it commits together. A reply lost after the commit is replayed to the retry; a crash
+  before the commit leaves nothing, so the retry runs anew. A second request with the key
+  while the first runs waits for it on PostgreSQL (the unique index) and then replays its
+  answer. A record still without an answer (written by an earlier version, which committed
+  it before running) answers 409 `idempotency_in_progress` for IN_PROGRESS_LEASE, then is
+  dropped and the request runs;
 - the same key with another method, path or body (SHA-256 of the raw body, multipart too) gets
   422 `idempotency_mismatch`;
 - responses below 500 are stored and replayed with `Idempotent-Replayed: true`, 4xx included (a
   400 stays a 400: fix the request and send it with a new key), except 401 and 429, which say
-  nothing about the request itself; for 5xx and errors the record is dropped so a retry runs;
+  nothing about the request itself; a 5xx or an error rolls the whole request back (the
+  record with it) so a retry runs;
 - records older than `TTL` are ignored and deleted by `purge_expired()` (a periodic job).
 """
 
@@ -40,6 +47,7 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 TTL = dt.timedelta(hours=24)
+IN_PROGRESS_LEASE = dt.timedelta(seconds=60)
 PREFIX = "/api/v1/"
 NOT_STORED = frozenset({401, 429})
 # Headers that belong to the answer (not to the connection or the session).
@@ -83,7 +91,8 @@ def _claim(owner: str, key: str, request: HttpRequest, digest: str):
             existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
             if existing is None:
                 continue  # removed in between (failed or purged): try again
-            if existing.created_at > now - TTL:
+            stale = existing.status_code is None and existing.created_at <= now - IN_PROGRESS_LEASE
+            if existing.created_at > now - TTL and not stale:
                 return existing, False
             # Expired: drop it (only if nobody replaced it meanwhile) and insert anew.
             IdempotencyRecord.objects.filter(
@@ -121,12 +130,12 @@ def _replay(record: IdempotencyRecord, request: HttpRequest, digest: str) -> Htt
 
 
 def _store(record: IdempotencyRecord, response: HttpResponse) -> None:
-    storable = (
-        response.status_code < 500
-        and response.status_code not in NOT_STORED
-        and not response.streaming
-    )
-    if not storable:
+    """Write the answer into the record (in the request's transaction); a 5xx rolls the whole
+    request back, an answer not worth keeping (401, 429, streaming) drops the record."""
+    if response.status_code >= 500:
+        transaction.set_rollback(True)
+        return
+    if response.status_code in NOT_STORED or response.streaming:
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return
     record.status_code = response.status_code
@@ -158,15 +167,13 @@ class IdempotencyMiddleware:
             digest = request_hash(request)
         except RequestDataTooBig:
             return _error(413, "too_large", _("The request is too large."))
-        record, first = _claim(owner, key, request, digest)
-        if not first:
-            return _replay(record, request, digest)
-        try:
+        # The record, the request's own writes and the answer commit together (or not at all).
+        with transaction.atomic():
+            record, first = _claim(owner, key, request, digest)
+            if not first:
+                return _replay(record, request, digest)
             response = self.get_response(request)
-        except BaseException:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
-        _store(record, response)
+            _store(record, response)
         return response
 
 

@@ -1,59 +1,76 @@
-"""Staff tokens: `Authorization: Token <key>` (issued by POST /api/v1/auth/token/).
+"""Staff tokens: `Authorization: Token <token>` (issued by POST /api/v1/auth/token/, revoked by
+DELETE on the same URL).
 
-DRF's `TokenAuthentication`, with the token's user read by one statement written once
-instead of `Token.objects.select_related("user").get(key=…)`: compiling that queryset on
-every request was about a quarter of the CPU of a task-list request (bench/api_http.py).
-Same answers: unknown tokens and inactive users are 401 with DRF's messages.
+Tokens are django-rest-knox's: only their SHA-512 digest is stored (the primary key of
+knox_authtoken), each has an expiry (REST_KNOX["TOKEN_TTL"], settings CITYOPS_TOKEN_TTL_HOURS)
+and is revoked by deleting its row. Authentication reads the token's user by the digest with
+one statement written once (workflows.sql.tokens). Unknown, expired and revoked tokens are 401
+"Invalid token."; an inactive user's, 401 "User inactive or deleted.".
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import binascii
+from datetime import datetime
 
-from django.contrib.auth import get_user_model
-from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import authentication, exceptions
-from rest_framework.authtoken.models import Token
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from rest_framework import exceptions
 
-from cityops.sql_rows import Converters, converted, field_converters
-
-
-@lru_cache(maxsize=1)
-def _statement() -> tuple[str, list[str], Converters]:
-    user_model = get_user_model()
-    fields = list(user_model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"u.{quote(field.column)}" for field in fields)
-    token_user = quote(Token._meta.get_field("user").column)
-    sql = (
-        f"SELECT {columns} FROM {quote(Token._meta.db_table)} t "
-        f"JOIN {quote(user_model._meta.db_table)} u "
-        f"ON u.{quote(user_model._meta.pk.column)} = t.{token_user} "
-        f"WHERE t.{quote(Token._meta.pk.column)} = %s"
-    )
-    return sql, [field.attname for field in fields], field_converters(fields, connection)
+from ..sql.tokens import token_row
 
 
-def token_user(key: str):
-    """The user holding the token, or None."""
-    sql, names, converters = _statement()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key])
-        rows = cursor.fetchall()
-    if not rows:
+def digest_of(token: str) -> str | None:
+    try:
+        return hash_token(token)
+    except (TypeError, ValueError, binascii.Error):
         return None
-    (values,) = converted(rows, converters, connection)
-    return get_user_model().from_db(connection.alias, names, values)
 
 
-class TokenAuthentication(authentication.TokenAuthentication):
-    """`Authorization: Token <key>`; `request.auth` is the Token (key and user)."""
+def token_lookup(token: str) -> tuple[object, datetime | None] | None:
+    """(user, expiry) of the token's row, or None; expired tokens are returned too."""
+    digest = digest_of(token)
+    return None if digest is None else token_row(digest)
 
-    def authenticate_credentials(self, key):
-        user = token_user(key)
+
+def token_user(token: str):
+    """The user holding the token if it exists and has not expired, or None."""
+    found = token_lookup(token)
+    if found is None:
+        return None
+    user, expiry = found
+    if expiry is not None and expiry <= timezone.now():
+        return None
+    return user
+
+
+def token_issue(user) -> tuple[str, datetime | None]:
+    """A new token for the user: (the token, shown once; its expiry)."""
+    instance, token = AuthToken.objects.create(user=user)
+    return token, instance.expiry
+
+
+def token_revoke(token: str) -> bool:
+    digest = digest_of(token)
+    return digest is not None and AuthToken.objects.filter(digest=digest).delete()[0] > 0
+
+
+def purge_expired() -> int:
+    """Periodic job: delete expired tokens (they are refused anyway)."""
+    return AuthToken.objects.filter(expiry__lt=timezone.now()).delete()[0]
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    """`Authorization: Token <token>`; `request.auth` is the knox AuthToken (its digest)."""
+
+    def authenticate_credentials(self, token: bytes):
+        text = token.decode(errors="replace")
+        user = token_user(text)
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return user, Token(key=key, user=user)
+        return user, AuthToken(digest=digest_of(text), user=user)

@@ -9,6 +9,7 @@ the address that was checked (no second lookup to rebind) and never follows redi
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import http.client
@@ -146,10 +147,29 @@ def signature(secret: str, body: bytes) -> str:
 
 # --- one delivery ------------------------------------------------------------------------------
 
+BREAKER_FAILURES = 5  # failed attempts in a row that pause a subscription …
+BREAKER_COOL_OFF = dt.timedelta(minutes=1)  # … for this long (then one more try)
 
-def webhook_deliver(*, payload: dict, final: bool) -> None:
-    """Send one delivery (the outbox's "webhook" channel). Raises to have the outbox retry;
-    `final` says this is the last attempt, after which the delivery is given up."""
+
+@dataclass
+class Prepared:
+    """One attempt of a delivery, read from the database: `send()` touches no database (the
+    outbox calls it with no transaction open, in a thread of its pool)."""
+
+    delivery: WebhookDelivery
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    final: bool
+
+    def send(self) -> int:
+        """Check the URL and POST once; the status, or raises (UrlRefused, OSError …)."""
+        return _post(url_check(self.url), self.body, self.headers)
+
+
+def webhook_prepare(*, payload: dict, final: bool) -> Prepared | None:
+    """Read what one attempt sends; None when nothing is to be sent (unsubscribed since,
+    the log gone with it, or already delivered). `final`: the last attempt."""
     try:
         delivery_id = uuid.UUID(str(payload["delivery"]))
     except (KeyError, TypeError, ValueError) as exc:
@@ -160,11 +180,10 @@ def webhook_deliver(*, payload: dict, final: bool) -> None:
         .first()
     )
     if delivery is None or delivery.delivered_at is not None:
-        return  # unsubscribed since (the log went with it), or already sent
+        return None
     subscription = delivery.subscription
-    now = timezone.now()
     if not subscription.is_active:
-        _record(delivery, None, "subscription disabled", now, failed=True)
+        _record(delivery, None, "subscription disabled", timezone.now(), failed=True)
         raise PermanentError("webhook subscription disabled")
     body = delivery.body.encode()
     headers = {
@@ -174,21 +193,49 @@ def webhook_deliver(*, payload: dict, final: bool) -> None:
         "X-CityOps-Delivery": str(delivery.delivery_id),
         "X-CityOps-Signature": signature(subscription.secret, body),
     }
-    try:
-        status = _post(url_check(subscription.url), body, headers)
-    except UrlRefused as exc:
-        _fail(delivery, None, exc, now, final=True)
-        raise PermanentError(str(exc)) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        _fail(delivery, None, exc, now, final=final)
-        raise
-    if not 200 <= status < 300:
-        exc = DeliveryFailed(f"HTTP {status}")
-        _fail(delivery, status, exc, now, final=final)
+    return Prepared(delivery, subscription.url, body, headers, final)
+
+
+def webhook_record(prepared: Prepared, outcome: int | BaseException) -> None:
+    """Record the attempt's outcome (a status, or what `send` raised) in the delivery log and
+    the subscription's circuit breaker; raises for the outbox to retry or give up."""
+    delivery, now = prepared.delivery, timezone.now()
+    if isinstance(outcome, UrlRefused):
+        _fail(delivery, None, outcome, now, final=True)
+        raise PermanentError(str(outcome)) from outcome
+    if isinstance(outcome, BaseException):
+        _fail(delivery, None, outcome, now, final=prepared.final)
+        raise outcome
+    if not 200 <= outcome < 300:
+        exc = DeliveryFailed(f"HTTP {outcome}")
+        _fail(delivery, outcome, exc, now, final=prepared.final)
         raise exc
-    _record(delivery, status, "", now, failed=False, delivered=True)
-    if subscription.failures_in_a_row:
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(failures_in_a_row=0)
+    _record(delivery, outcome, "", now, failed=False, delivered=True)
+    subscription = delivery.subscription
+    if subscription.failures_in_a_row or subscription.attempts_failed_in_a_row:
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            failures_in_a_row=0, attempts_failed_in_a_row=0, paused_until=None
+        )
+
+
+def webhook_deliver(*, payload: dict, final: bool) -> None:
+    """Send one delivery at once (prepare, send, record). Raises to have the outbox retry;
+    `final` says this is the last attempt, after which the delivery is given up."""
+    prepared = webhook_prepare(payload=payload, final=final)
+    if prepared is None:
+        return
+    try:
+        outcome: int | BaseException = prepared.send()
+    except (UrlRefused, OSError, http.client.HTTPException) as exc:
+        outcome = exc
+    webhook_record(prepared, outcome)
+
+
+def paused_subscription_ids(now) -> list[int]:
+    """Subscriptions whose circuit breaker is open: nothing is sent to them until it cools."""
+    return list(
+        WebhookSubscription.objects.filter(paused_until__gt=now).values_list("pk", flat=True)
+    )
 
 
 def _record(
@@ -209,11 +256,23 @@ def _record(
     )
 
 
-def _fail(delivery: WebhookDelivery, status, exc: Exception, now, *, final: bool) -> None:
-    """Record a failed attempt; on the last one, count it against the subscription."""
+def _fail(delivery: WebhookDelivery, status, exc: BaseException, now, *, final: bool) -> None:
+    """Record a failed attempt (the breaker counts it); on the last one, count it against the
+    subscription."""
     _record(delivery, status, f"{type(exc).__name__}: {exc}", now, failed=final)
+    _breaker_count(delivery.subscription_id, now)
     if final:
         _count_failure(delivery.subscription, now)
+
+
+def _breaker_count(subscription_id: int, now) -> None:
+    """One more failed attempt in a row; BREAKER_FAILURES of them pause the subscription for
+    BREAKER_COOL_OFF, so that a failing receiver does not take the workers' time."""
+    rows = WebhookSubscription.objects.filter(pk=subscription_id)
+    rows.update(attempts_failed_in_a_row=F("attempts_failed_in_a_row") + 1)
+    rows.filter(attempts_failed_in_a_row__gte=BREAKER_FAILURES).update(
+        paused_until=now + BREAKER_COOL_OFF
+    )
 
 
 def _count_failure(subscription: WebhookSubscription, now) -> None:

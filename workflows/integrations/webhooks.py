@@ -203,6 +203,7 @@ def webhooks_emit_for_events(events: Iterable[CaseEvent]) -> list[WebhookDeliver
             OutboxMessage(
                 channel=CHANNEL,
                 payload={"delivery": str(d.delivery_id)},
+                target=f"{CHANNEL}:{d.subscription_id}",
                 created_at=now,
                 available_at=now,
             )

@@ -1,5 +1,7 @@
 """Cases (案卷): the concrete, indexed record of a reported problem, linked to its process."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -187,7 +189,9 @@ class PhotoKind(models.TextChoices):
 
 
 def _photo_path(instance: "Attachment", filename: str) -> str:
-    return f"cases/{instance.case.number[:4]}/{instance.case.number}/{filename}"
+    """A random name with a fixed extension: the uploaded name is never used (photos are
+    re-encoded as JPEG by services.photos and served only through an access-checked view)."""
+    return f"cases/{instance.case.number[:4]}/{secrets.token_hex(16)}.jpg"
 
 
 class Attachment(models.Model):

@@ -88,6 +88,9 @@ class WebhookSubscription(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     failures_in_a_row = models.PositiveIntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)
+    # The circuit breaker: failed attempts in a row, and until when none is sent.
+    attempts_failed_in_a_row = models.PositiveIntegerField(default=0)
+    paused_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

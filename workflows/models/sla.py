@@ -128,6 +128,11 @@ class OutboxMessage(models.Model):
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     failed_at = models.DateTimeField(_("given up"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # Who receives it, for per-receiver limits ("webhook:<subscription id>"; empty: the
+    # channel), and the lease of the worker delivering it (a crashed worker's rows are taken
+    # again once it expires).
+    target = models.CharField(_("target"), max_length=40, blank=True, default="")
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbox message")
@@ -191,6 +196,8 @@ class RequestStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     RESUMED = "resumed", _("Resumed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    CANCELLED = "cancelled", _("Cancelled with the case")
 
 
 class CaseRequest(models.Model):

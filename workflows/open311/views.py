@@ -8,10 +8,13 @@ Decisions (see also tests/workflows/test_open311.py):
 - POST needs `api_key` (a key with the "cases:report" scope; the case is reported as the key's
   service user, source "api") and a location as lat/long inside the city's grid: a case is
   routed by its grid cell, and an address_string alone cannot be geocoded here, so it is kept
-  as the case's address but is not enough on its own (400). media_url is ignored (photos are
-  uploaded through /api/v1/ only); attribute[…], address_id, device_id, account_id and
+  as the case's address but is not enough on its own (400). media_url is ignored on POST
+  (photos are uploaded through /api/v1/ only); attribute[…], address_id, device_id, account_id and
   jurisdiction_id are accepted and ignored (one jurisdiction, no service attributes).
-- GETs are public and never show the reporter's name or contact.
+- GETs are public and never show the reporter's name or contact. A request's media_url is the
+  URL of the case's first "before" photo (/api/v1/photos/<id>/) only when that photo is public
+  (workflows.access.photo_is_public: CITYOPS_OPEN311_PUBLIC_PHOTOS on, the case listed): the
+  same rule the photo view applies, so the URL works for anyone who gets it; null otherwise.
 """
 
 from __future__ import annotations
@@ -35,15 +38,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access
+from ..access import photo_is_public
 from ..integrations.keys import api_key_authenticate
 from ..models import (
     DESCRIPTION_MAX_LENGTH,
     ApiKey,
+    Attachment,
     Case,
     CaseStatus,
     CaseTask,
     Category,
     CategoryKind,
+    PhotoKind,
     Scope,
     Source,
     TaskStatus,
@@ -145,7 +151,26 @@ def service_data(category: Category) -> dict:
     }
 
 
-def request_data(case: Case) -> dict:
+def public_media_urls(request: HttpRequest, cases: list[Case]) -> dict[int, str]:
+    """Case id → absolute URL of its first "before" photo, for the cases whose photo is public
+    (one query for the whole page, none while photos are not published)."""
+    if not settings.CITYOPS_OPEN311_PUBLIC_PHOTOS or not cases:
+        return {}
+    first: dict[int, Attachment] = {}
+    by_id = {case.pk: case for case in cases}
+    photos = Attachment.objects.filter(case_id__in=list(by_id), kind=PhotoKind.BEFORE)
+    for photo in photos.order_by("case_id", "created_at", "id").only("id", "case_id", "kind"):
+        first.setdefault(photo.case_id, photo)
+    urls = {}
+    for case_id, photo in first.items():
+        photo.case = by_id[case_id]
+        if photo_is_public(photo):
+            path = reverse("api:photo", kwargs={"photo_id": photo.pk})
+            urls[case_id] = request.build_absolute_uri(path)
+    return urls
+
+
+def request_data(case: Case, media_url: str | None = None) -> dict:
     closed = case.status != CaseStatus.OPEN
     updated = (case.closed_at or case.updated_at) if closed else case.updated_at
     return {
@@ -165,7 +190,7 @@ def request_data(case: Case) -> dict:
         "zipcode": None,
         "lat": case.lat,
         "long": case.lng,
-        "media_url": None,
+        "media_url": media_url,
     }
 
 
@@ -222,8 +247,8 @@ def service_definition_view(request: HttpRequest, service_code: str, fmt: str) -
 def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _request_create(request, fmt)
-    cases = cases_open311().filter(_requests_filter(request.GET))[:REQUESTS_LIMIT]
-    return _requests(fmt, [request_data(case) for case in cases])
+    cases = list(cases_open311().filter(_requests_filter(request.GET))[:REQUESTS_LIMIT])
+    return _request_rows(request, fmt, cases)
 
 
 @require_GET
@@ -232,7 +257,12 @@ def request_view(request: HttpRequest, request_id: str, fmt: str) -> HttpRespons
     case = cases_open311().filter(number=request_id).first()
     if case is None:
         raise Open311Error(404, _("Unknown service_request_id %(id)s.") % {"id": request_id})
-    return _requests(fmt, [request_data(case)])
+    return _request_rows(request, fmt, [case])
+
+
+def _request_rows(request: HttpRequest, fmt: str, cases: list[Case]) -> HttpResponse:
+    media = public_media_urls(request, cases)
+    return _requests(fmt, [request_data(case, media.get(case.pk)) for case in cases])
 
 
 @require_GET

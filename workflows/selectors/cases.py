@@ -33,3 +33,16 @@ def case_open_tasks(case: Case) -> QuerySet[CaseTask]:
         .select_related("unit", "owner", "calendar")
         .order_by("created_at")
     )
+
+
+def photo_for_user(user, photo_id: int):
+    """The photo (with its case and category) if the user may see it (access.can_view_photo),
+    else None: missing and not-yours look the same."""
+    from workflows.access import can_view_photo
+
+    from ..models import Attachment
+
+    photo = Attachment.objects.select_related("case", "case__category").filter(pk=photo_id).first()
+    if photo is None or not can_view_photo(user, photo):
+        return None
+    return photo

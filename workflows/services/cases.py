@@ -29,6 +29,7 @@ from .errors import Conflict, not_found
 from .events import event_record
 from .numbering import case_number_next
 from .photos import photos_attach, photos_validate
+from .requests import requests_end_with_case
 from .transitions import flow_start, process_cancel, process_locked
 
 
@@ -139,15 +140,16 @@ def case_cancel(*, actor, case: Case, reason: str) -> Case:
         case = Case.objects.get(pk=case.pk)
         if not case.is_open:
             raise Conflict(_("The case is not open."), "case_not_open")
-        process_cancel(case.process)
         now = timezone.now()
+        requests_end_with_case(case_id=case.pk, now=now)
+        process_cancel(case.process)
         CaseTask.objects.filter(case=case, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]).update(
-            status=TaskStatus.CANCELLED, finished_at=now
+            status=TaskStatus.CANCELLED, finished_at=now, next_threshold_at=None
         )
         stage_from = case.stage
         case.status, case.stage, case.closed_at = CaseStatus.CANCELLED, Stage.ENDED, now
         case.archive_reason = reason.strip()
-        case.save(update_fields=["status", "stage", "closed_at", "archive_reason", "updated_at"])
+        save_fields(case, ["status", "stage", "closed_at", "archive_reason", "updated_at"])
         event_record(
             case=case,
             action="cancel",

@@ -3,15 +3,17 @@ transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 
 from cityops.compiled_queries import insert
 
-from ..integrations.webhooks import webhooks_emit_for_event
+from ..integrations.webhooks import webhooks_emit_for_event, webhooks_emit_for_events
 from ..models import Case, CaseEvent, CaseTask
 
 
-def event_record(
+def event_new(
     *,
     case: Case,
     action: str,
@@ -21,9 +23,10 @@ def event_record(
     stage_to: str = "",
     unit_id: int | None = None,
     payload: dict | None = None,
+    created_at: dt.datetime | None = None,
 ) -> CaseEvent:
-    """Append an event (and queue its webhooks); `actor=None` means the system acted."""
-    event = CaseEvent(
+    """An event not written yet (for `events_record_many`); `actor=None`: the system acted."""
+    return CaseEvent(
         case=case,
         task=task,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -32,11 +35,26 @@ def event_record(
         stage_to=stage_to,
         unit_id=unit_id if unit_id is not None else (task.unit_id if task else None),
         payload=payload or {},
-        created_at=timezone.now(),
+        created_at=created_at or timezone.now(),
     )
+
+
+def event_record(**fields) -> CaseEvent:
+    """Append the event `event_new(**fields)` builds, and queue its webhooks."""
+    event = event_new(**fields)
     insert(event)
     webhooks_emit_for_event(event)  # no query while nobody subscribes (cached types)
     return event
+
+
+def events_record_many(events: list[CaseEvent]) -> list[CaseEvent]:
+    """Append many events (built with `event_new`) in one statement and queue their webhooks
+    in one more: what a batch of system changes (the escalation sweep) writes."""
+    if not events:
+        return events
+    CaseEvent.objects.bulk_create(events)
+    webhooks_emit_for_events(events)
+    return events
 
 
 def task_event(

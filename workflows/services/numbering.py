@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from ..models import CaseSequence
+from ..sql.case_numbers import case_number_increment
 from .errors import Conflict
 
 
 def case_number_next(year: int) -> str:
     """The next number of the year, e.g. 2026-000123 (the counter row serialises writers)."""
-    table = CaseSequence._meta.db_table
     for _attempt in range(3):
-        with connection.cursor() as cursor:  # one statement: increment and read back
-            cursor.execute(
-                f"UPDATE {table} SET last = last + 1 WHERE year = %s RETURNING last", [year]
-            )
-            row = cursor.fetchone()
-        if row:
-            return f"{year}-{row[0]:06d}"
+        last = case_number_increment(year)  # one statement: increment and read back
+        if last is not None:
+            return f"{year}-{last:06d}"
         try:
             with transaction.atomic():
                 CaseSequence.objects.create(year=year, last=1)

@@ -12,8 +12,10 @@ from departments.models import Unit, UnitKind
 
 from ..flows.stages import ENDING_OUTCOMES, REVIEW_STAGES, STAGES
 from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, TaskStatus
+from ..selectors.lookups import case_by_ref, unit_by_ref
 from .errors import Conflict
 from .events import event_record
+from .invariants import refuse_if_other_tasks_open, refuse_if_request_outstanding
 from .photos import photos_attach, photos_validate
 from .requests import review_apply
 from .transitions import task_actor_check, task_advance, task_locked
@@ -49,15 +51,7 @@ def _text(data: dict, name: str) -> str:
 
 
 def _resolve_duplicate(task: CaseTask, value) -> Case:
-    ref = str(value).strip() if value is not None else ""
-    qs = Case.objects.exclude(pk=task.case_id)
-    original = (
-        qs.filter(number=ref)
-        if "-" in ref
-        else qs.filter(pk=int(ref))
-        if ref.isascii() and ref.isdigit() and len(ref) < 19  # "²".isdigit(); bigint range
-        else qs.none()
-    ).first()
+    original = case_by_ref(value, queryset=Case.objects.exclude(pk=task.case_id))
     if original is None:
         raise ValidationError({"duplicate_of": _("Give the number of another existing case.")})
     return original
@@ -67,10 +61,7 @@ def _resolve_unit(task: CaseTask, value) -> Unit:
     ref = value if value not in (None, "") else task.payload.get("suggested_unit")
     if ref in (None, ""):
         raise ValidationError({"unit": _("No unit is suggested: choose the unit.")})
-    ref = str(ref).strip()
-    qs = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True)
-    by_pk = ref.isascii() and ref.isdigit() and len(ref) < 19
-    unit = (qs.filter(pk=int(ref)) if by_pk else qs.filter(code=ref)).first()
+    unit = unit_by_ref(ref, queryset=Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True))
     if unit is None:
         raise ValidationError({"unit": _("Unknown or inactive handling unit.")})
     return unit
@@ -177,6 +168,9 @@ def task_complete(
                 ),
                 "paused",
             )
+        refuse_if_request_outstanding(task)  # a parking request awaiting its decision
+        if outcome in ENDING_OUTCOMES and task.stage not in REVIEW_STAGES:
+            refuse_if_other_tasks_open(task)
         case, stage_from = task.case, task.stage
         _apply(case, task, cleaned, actor)
         said = _payload(cleaned)

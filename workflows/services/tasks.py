@@ -19,6 +19,7 @@ from workflows import access
 from ..models import CaseTask, Stage, TaskStatus
 from .errors import Conflict, not_found
 from .events import task_event
+from .invariants import refuse_if_request_outstanding
 from .transitions import task_actor_check, task_locked
 
 
@@ -49,6 +50,7 @@ def task_release(*, actor, task: CaseTask) -> CaseTask:
     with task_locked(task) as (task, flow_task):
         if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
             raise Conflict(_("You do not hold this task."), "not_holder")
+        refuse_if_request_outstanding(task)
         # What viewflow's unassign() writes (no owner, NEW), without re-saving every column.
         flow_task.owner, flow_task.status = None, STATUS.NEW
         save_fields(flow_task, ["owner", "status"])

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 
 from django.db.models.expressions import RawSQL
 
-from cityops.compiled_queries import CompiledGet, insert
+from cityops.compiled_queries import CompiledGet, insert, save_fields
 from departments.access import centre_ids
 from departments.models import UnitKind
 from departments.reference import GENERATION_SQL, Snapshot, reference_snapshot
@@ -132,7 +132,7 @@ def task_open(*, activation) -> CaseTask:
     if stage == Stage.HANDLING:
         case.due_at = task.due_at
     if getattr(process, "cityops_case", None) is None:
-        case.save(update_fields=["stage", "due_at", "updated_at"])
+        save_fields(case, ["stage", "due_at", "updated_at"])
     return task
 
 

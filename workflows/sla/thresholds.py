@@ -85,3 +85,20 @@ def next_threshold(task: CaseTask, levels: list[dict], calendar: WorkingCalendar
     if task.thresholds_fired >= len(levels):
         return None
     return level_time(task, levels[task.thresholds_fired], calendar)
+
+
+def levels_due(
+    task: CaseTask, levels: list[dict], calendar: WorkingCalendar, now: dt.datetime
+) -> list[tuple[int, dict]]:
+    """The levels of the task due by `now`, in order, each with its number (1-based), and the
+    task's `thresholds_fired` / `next_threshold_at` moved past them (in memory; the caller
+    writes them)."""
+    due = []
+    while task.next_threshold_at is not None and task.next_threshold_at <= now:
+        if task.thresholds_fired >= len(levels):
+            task.next_threshold_at = None
+            break
+        due.append((task.thresholds_fired + 1, levels[task.thresholds_fired]))
+        task.thresholds_fired += 1
+        task.next_threshold_at = next_threshold(task, levels, calendar)
+    return due

@@ -52,6 +52,7 @@ EVENT_LABELS = {
     "parked_resume": gettext_lazy("Resumed after parking"),
     "wait_info": gettext_lazy("Waiting for the reporter: clock stopped"),
     "info_received": gettext_lazy("Information received: clock running"),
+    "request_withdraw": gettext_lazy("Request withdrawn"),
     "sla_remind": gettext_lazy("Deadline reminder (50 %)"),
     "sla_warn": gettext_lazy("Deadline warning (75 %)"),
     "sla_overdue": gettext_lazy("Overdue: supervision order issued (超期督办)"),

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_POST
 from cityops import display
 
 from ..forms import ExtensionRequestForm, InfoWaitForm, ParkingRequestForm, RequestForm
-from ..services.requests import extension_request, info_received, info_wait, parking_request
+from ..services.requests import (
+    extension_request,
+    info_received,
+    info_wait,
+    parking_request,
+    request_withdraw,
+)
 from ..shortcuts import task_or_404
 from .task_page import amount_label, task_action, task_service_action
 
@@ -80,4 +86,15 @@ def task_info_received_view(request: HttpRequest, task_id: int) -> HttpResponse:
             _("Information received: the clock runs again, due %(due)s.")
             % {"due": display.when(t.due_at)}
         ),
+    )
+
+
+@login_required
+@require_POST
+def task_withdraw_request_view(request: HttpRequest, task_id: int) -> HttpResponse:
+    return task_service_action(
+        request,
+        task_id,
+        request_withdraw,
+        success=lambda t: _("Request withdrawn: its decision is no longer needed."),
     )

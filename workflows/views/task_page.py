@@ -27,7 +27,6 @@ from ..forms import (
     REQUEST_FORMS,
     ExtensionRequestForm,
     OutcomeForm,
-    ParkingRequestForm,
     RequestForm,
     SubdispatchForm,
     outcome_forms,
@@ -38,7 +37,6 @@ from ..models import (
     LimitUnit,
     PauseReason,
     PhotoKind,
-    RequestKind,
     RequestStatus,
     Stage,
     TaskStatus,
@@ -119,10 +117,10 @@ def decided_request(task: CaseTask) -> CaseRequest | None:
 
 
 def _offered(form_class: type[RequestForm], task: CaseTask, clock: Clock, now) -> bool:
+    if clock.pending:  # one request at a time (services.invariants)
+        return False
     if form_class is ExtensionRequestForm:  # more time only before the due time
         return task.due_at is None or now < task.due_at
-    if form_class is ParkingRequestForm:  # one parking request at a time
-        return not any(r.kind == RequestKind.PARKING for r, _amount in clock.pending)
     return True
 
 

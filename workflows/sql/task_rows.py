@@ -30,7 +30,7 @@ from departments.models import GridCell, Unit, WorkCalendar
 from workflows.access import can_view_task, queue_pairs
 
 from ..models import Case, CaseTask, Category, Stage, TaskStatus
-from .tasks import DEFAULT_PAGE_SIZE, TaskPage, cursor_decode, keyset_page, page_limit
+from ..selectors.tasks import DEFAULT_PAGE_SIZE, TaskPage, cursor_decode, keyset_page, page_limit
 
 
 @dataclass(frozen=True, slots=True)

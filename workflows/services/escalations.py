@@ -1,4 +1,9 @@
-"""The SLA sweep: fire every escalation level whose moment has come, exactly once.
+"""Escalations: the SLA sweep fires every escalation level whose moment has come, exactly
+once, and does what each level says: the audit event (with its webhooks, sla.warning /
+sla.breached), the notices, and on overdue a supervision order (督办).
+
+What is due and when the next level falls is pure calculation in workflows.sla.thresholds
+(`levels_due`, `next_threshold`); this module only changes state.
 
 Due rows are claimed in batches with SELECT … FOR UPDATE SKIP LOCKED on the partial index
 `casetask_sweep` (open tasks with a next escalation time), acted on, and committed per batch.
@@ -15,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,10 +29,11 @@ from departments.calendars import WorkingCalendar, add_working_time
 from departments.models import Role
 from departments.selectors import working_calendar
 
-from ..integrations.webhooks import webhooks_emit_for_events
-from ..models import CaseEvent, CaseTask, SupervisionOrder, TaskStatus
-from ..services.notifications import Notice, notify_many, users_holding
-from .thresholds import levels_resolver, next_threshold
+from ..models import CaseEvent, CaseStatus, CaseTask, SupervisionOrder, TaskStatus
+from ..sla.thresholds import levels_due, levels_resolver
+from ..sql.escalations import escalation_progress_write
+from .events import event_new, events_record_many
+from .notifications import Notice, notify_many, users_holding
 
 OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
@@ -61,8 +67,7 @@ class _Sweep:
     def flush(self) -> int:
         """Write the batch's events, orders and notices; returns how many levels fired."""
         fired = len(self.events)
-        CaseEvent.objects.bulk_create(self.events)
-        webhooks_emit_for_events(self.events)  # sla.warning / sla.breached
+        events_record_many(self.events)  # with their webhooks: sla.warning / sla.breached
         SupervisionOrder.objects.bulk_create(self.orders)
         notify_many(self.notices)
         self.events, self.orders, self.notices = [], [], []
@@ -96,12 +101,12 @@ TITLES = {
 }
 
 
-def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
+def _fire(task: CaseTask, number: int, level: dict, batch: _Sweep) -> None:
     """One escalation level: the audit event, the notices, and on overdue a 督办 order."""
     action = level["action"]
     case = task.case
     batch.events.append(
-        CaseEvent(
+        event_new(
             case=case,
             task=task,
             action=f"sla_{action}",
@@ -109,11 +114,7 @@ def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
             stage_to=task.stage,
             unit_id=task.unit_id,
             created_at=batch.now,
-            payload={
-                "level": task.thresholds_fired + 1,
-                **level,
-                "due_at": task.due_at.isoformat(),
-            },
+            payload={"level": number, **level, "due_at": task.due_at.isoformat()},
         )
     )
     title = str(TITLES.get(action, TITLES["leadership"])) % {
@@ -146,14 +147,8 @@ def _fire(task: CaseTask, level: dict, batch: _Sweep) -> None:
 
 def _advance(task: CaseTask, batch: _Sweep) -> None:
     """Fire every level of the task that is due by now, in order, then aim at the next."""
-    levels, calendar = batch.levels_for(task), _calendar(task)
-    while task.next_threshold_at is not None and task.next_threshold_at <= batch.now:
-        if task.thresholds_fired >= len(levels):
-            task.next_threshold_at = None
-            break
-        _fire(task, levels[task.thresholds_fired], batch)
-        task.thresholds_fired += 1
-        task.next_threshold_at = next_threshold(task, levels, calendar)
+    for number, level in levels_due(task, batch.levels_for(task), _calendar(task), batch.now):
+        _fire(task, number, level, batch)
 
 
 def _claim(now: dt.datetime, size: int) -> list[CaseTask]:
@@ -172,34 +167,17 @@ def _claim(now: dt.datetime, size: int) -> list[CaseTask]:
     return sorted(rows, key=lambda t: (t.next_threshold_at, t.task_id))
 
 
-def _save_progress(tasks: list[CaseTask]) -> None:
-    """thresholds_fired and next_threshold_at of the batch in one statement."""
-    if not tasks:
-        return
-    if connection.vendor != "postgresql":
-        CaseTask.objects.bulk_update(tasks, ["thresholds_fired", "next_threshold_at"])
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {CaseTask._meta.db_table} AS t SET thresholds_fired = v.fired,"
-            " next_threshold_at = v.next FROM unnest(%s::bigint[], %s::int[],"
-            " %s::timestamptz[]) AS v(id, fired, next) WHERE t.task_id = v.id",
-            [
-                [t.task_id for t in tasks],
-                [t.thresholds_fired for t in tasks],
-                [t.next_threshold_at for t in tasks],
-            ],
-        )
-
-
 def _sweep_batch(sweep: _Sweep, size: int) -> tuple[int, int]:
     """One batch in one transaction: (rows taken, levels fired)."""
     with transaction.atomic():
         tasks = _claim(sweep.now, size)
         for task in tasks:
+            if task.case.status != CaseStatus.OPEN:  # an ended case never escalates
+                task.next_threshold_at = None
+                continue
             _advance(task, sweep)
         fired = sweep.flush()
-        _save_progress(tasks)
+        escalation_progress_write(tasks)
     return len(tasks), fired
 
 
