@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from departments.models import Unit, UnitKind
-from workflows.models import Category, CategoryScheme
+from workflows.models import Category, CategoryKind, CategoryScheme
 from workflows.services.categories import (
     EXPORT_COLUMNS,
     REQUIRED_COLUMNS,
@@ -208,7 +208,7 @@ def test_bad_codes_are_reported(tmp_path):
         "line 2: major_code “1” must be 2 digits",
         "line 3: minor_code “01A1” must be 4 or 5 digits",
         "line 4: minor_code “010” must be 4 or 5 digits",
-        "line 5: unknown kind “thing” (expected component, event, matter)",
+        f"line 5: unknown kind “thing” (expected {', '.join(CategoryKind.values)})",
     ]
 
 
