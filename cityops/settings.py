@@ -328,7 +328,7 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
     },
     {
         "name": "sla-sweep",
-        "func": "workflows.sla.sweep.sla_sweep",
+        "func": "workflows.services.escalations.sla_sweep",
         "seconds": CITYOPS_SWEEP_INTERVAL_SECONDS,
     },
     {

@@ -86,7 +86,9 @@ def test_an_inspector_reports_from_a_phone_with_position_and_photo(live_server, 
     page.select_option("#id_category", label="0102 暴露垃圾")
     page.fill("#id_description", "Garbage piled up by the bus stop")
     page.click("[data-locate]")
-    page.wait_for_function("document.querySelector('#id_lat').value !== ''")
+    # The position arrives asynchronously (polled through the protocol: the page's CSP
+    # forbids the eval that wait_for_function uses).
+    sync_api.expect(page.locator("#id_lat")).to_have_value("31.204600")
     assert page.input_value("#id_lat") == "31.204600"
     assert page.input_value("#id_lng") == "121.407100"
     assert page.input_value("#id_grid") == "D01-S01-C1-G1"  # snapped to its grid cell
