@@ -43,3 +43,21 @@ def _fresh_throttles():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, serving static files from the finders as Django's
+    StaticLiveServerTestCase does. pytest-django only does so when the literal
+    "django.contrib.staticfiles" is in INSTALLED_APPS; ours is its subclass configuration
+    (cityops.staticfiles), so without this the browser tests would see pages with no CSS
+    and no script."""
+    from unittest import mock
+
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from pytest_django.live_server_helper import LiveServer
+
+    with mock.patch("django.test.testcases._StaticFilesHandler", StaticFilesHandler):
+        server = LiveServer(request.config.getvalue("liveserver") or "localhost")
+    yield server
+    server.stop()

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -63,7 +64,10 @@ def _as(browser, live_server, username: str):
 
 
 def _submit(page, task_stage_text: str, outcome_label: str, fill=None) -> None:
-    """Open the order page's task card of that stage, the outcome, fill it, submit."""
+    """Open the order page's task card of that stage, the outcome (named by its message id,
+    shown as the English catalogue has it), fill it, submit."""
+    with translation.override("en"):
+        outcome_label = translation.gettext(outcome_label)
     card = page.locator(".task-actions", has_text=task_stage_text).first
     details = card.locator("details", has=page.locator(f"summary:text-is('{outcome_label}')"))
     if details.get_attribute("open") is None:
