@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "workflows",
     "operations",
     "indicators",
+    "intelligence",
 ]
 
 MIDDLEWARE = [
