@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -328,7 +327,7 @@ def screen_payload(scope: KpiScope) -> dict:
     )[:10]
     recent = (
         Case.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=2))
-        .filter(_case_scope_q(scope))
+        .filter(scope.case_q())
         .select_related("category", "area")
         .order_by("-created_at")[:12]
     )
@@ -365,12 +364,6 @@ def screen_payload(scope: KpiScope) -> dict:
         ],
         "map": grid_map(month, labels),
     }
-
-
-def _case_scope_q(scope: KpiScope) -> Q:
-    if scope.everything:
-        return Q()
-    return Q(responsible_unit_id__in=sorted(scope.unit_ids)) | Q(area_id__in=sorted(scope.area_ids))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from departments.models import Role
 from workflows.models import CaseTask, Scope, Stage
 
 __all__ = [
+    "agent_centre_ids",
     "api_key_allows",
     "can_act_on_task",
     "can_cancel_case",
@@ -26,15 +27,19 @@ __all__ = [
     "can_see_board",
     "can_see_reporter",
     "can_subdispatch_task",
+    "can_take_calls_at",
     "can_view_case",
     "can_view_task",
     "case_oversight_q",
     "case_search_visibility_q",
     "case_visibility_q",
+    "lands_on_dashboard",
     "order_visibility_q",
     "queue_pairs",
     "queue_q",
+    "shared_view_q",
     "staff_scope",
+    "subdispatch_q",
     "task_oversight_q",
 ]
 
@@ -165,6 +170,14 @@ class KpiScope:
                 q |= Q(**{f"{prefix}{level}__in": sorted(self.area_ids)})
         return q
 
+    def case_q(self, prefix: str = "") -> Q:
+        """The same scope as a filter on cases: their responsible unit or their area."""
+        if self.everything:
+            return Q()
+        return Q(**{f"{prefix}responsible_unit_id__in": sorted(self.unit_ids)}) | Q(
+            **{f"{prefix}area_id__in": sorted(self.area_ids)}
+        )
+
     def sees_unit(self, unit_id) -> bool:
         return self.everything or unit_id in self.unit_ids
 
@@ -195,12 +208,38 @@ def can_view_kpis(user) -> bool:
     return kpi_scope(user).any
 
 
+def lands_on_dashboard(user) -> bool:
+    """Supervisors, admins and unit heads start at the indicator dashboard, the others at
+    their task lists."""
+    scope = staff_scope(user)
+    return bool(scope.oversees or scope.units_for(Role.UNIT_HEAD))
+
+
+def shared_view_q(user) -> Q:
+    """Saved analysis views the user may open: their own, or shared with a unit or a role they
+    hold (a filter on the `owner`, `shared_unit`, `shared_role` columns)."""
+    scope = staff_scope(user)
+    units = sorted({unit for unit, _role in scope.pairs})
+    return (
+        Q(owner_id=scope.user_id)
+        | Q(shared_unit_id__in=units)
+        | Q(shared_role__in=sorted(scope.roles()))
+    )
+
+
 # --- structure (issue 9): boards, supervision orders, sub-dispatch, webhooks, API keys ---------
 
 
 def can_subdispatch_task(user, task) -> bool:
     """Second-level dispatch (二级派遣): the head of the unit holding the task."""
     return staff_scope(user).holds(task.unit_id, Role.UNIT_HEAD)
+
+
+def subdispatch_q(user) -> Q:
+    """The second-level dispatch queue as a filter on task rows: open handling tasks of the
+    units the user heads (what `can_subdispatch_task` allows)."""
+    headed = sorted(staff_scope(user).units_for(Role.UNIT_HEAD))
+    return Q(stage=Stage.HANDLING, role=Role.HANDLER, unit_id__in=headed)
 
 
 def can_see_board(user) -> bool:
@@ -322,7 +361,18 @@ def can_see_caller(user, order) -> bool:
 
 
 def can_take_calls(user) -> bool:
-    return bool(staff_scope(user).units_for(Role.HOTLINE_AGENT))
+    return bool(agent_centre_ids(user))
+
+
+def agent_centre_ids(user) -> list[int]:
+    """The hotline centres in which the user takes calls (agent), in id order."""
+    return sorted(staff_scope(user).units_for(Role.HOTLINE_AGENT))
+
+
+def can_take_calls_at(user, centre_id: int) -> bool:
+    """Orders are taken at a centre by its agents (and superusers)."""
+    scope = staff_scope(user)
+    return scope.is_superuser or scope.holds(centre_id, Role.HOTLINE_AGENT)
 
 
 def can_unmerge(user, order) -> bool:

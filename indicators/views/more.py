@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from departments.access import staff_scope
 from departments.models import Role, Unit
+from workflows.access import shared_view_q
 from workflows.models import Source, Urgency
 
 from .. import reports
@@ -106,11 +105,7 @@ DIMENSIONS = [
 
 def _visible_views(user):
     """Views the user saved, or that were shared with a unit or a role they hold."""
-    scope = staff_scope(user)
-    units = sorted({u for u, _r in scope.pairs})
-    return SavedView.objects.filter(
-        Q(owner=user) | Q(shared_unit_id__in=units) | Q(shared_role__in=sorted(scope.roles()))
-    ).distinct()
+    return SavedView.objects.filter(shared_view_q(user)).distinct()
 
 
 class SaveViewForm(forms.Form):

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from departments.models import Role, Unit, UnitKind
+from departments.models import Unit, UnitKind
 from workflows import access
 
 from ..integrations.throttling import public_query_allowed
@@ -107,7 +107,7 @@ def _centre(user, ref) -> Unit:
     if ref:
         centre = unit_by_ref(ref, queryset=centres)
     else:
-        held = access.staff_scope(user).units_for(Role.HOTLINE_AGENT)
+        held = access.agent_centre_ids(user)
         centre = centres.filter(pk__in=held).order_by("code").first()
     if centre is None:
         raise serializers.ValidationError({"centre": ["Unknown hotline centre."]})

@@ -17,10 +17,9 @@ from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from cityops.compiled_queries import CompiledGet
-from departments.models import Role
-from workflows.access import can_view_task, queue_pairs, queue_q, staff_scope
+from workflows.access import can_view_task, queue_pairs, queue_q, subdispatch_q
 
-from ..models import CaseTask, Stage, TaskStatus
+from ..models import CaseTask, TaskStatus
 from .lookups import MAX_DB_ID
 
 SCOPES = ("inbox", "queue", "done")
@@ -187,10 +186,7 @@ def next_task(user) -> CaseTask | None:
 def _subdispatch_qs(user) -> QuerySet:
     """Open handling tasks in units the user heads: what second-level dispatch (二级派遣)
     moves on to a sub-unit (workflows.services.tasks.task_subdispatch)."""
-    headed = sorted(staff_scope(user).units_for(Role.UNIT_HEAD))
-    return CaseTask.objects.filter(
-        status=TaskStatus.OPEN, stage=Stage.HANDLING, role=Role.HANDLER, unit_id__in=headed
-    )
+    return CaseTask.objects.filter(subdispatch_q(user), status=TaskStatus.OPEN)
 
 
 def subdispatch_count(user, cap: int = COUNT_CAP) -> int:

@@ -149,10 +149,8 @@ def order_create(*, actor, report: OrderReport) -> HotlineOrder:
     """The order and its case (numbered like every case), in the caller's transaction; the
     flow is started by `flows.hotline.order_report`."""
     centre, category = _check_report(report)
-    if actor is not None and getattr(actor, "pk", None):
-        scope = access.staff_scope(actor)
-        if not (scope.is_superuser or scope.holds(centre.pk, Role.HOTLINE_AGENT)):
-            raise not_found()
+    if getattr(actor, "pk", None) and not access.can_take_calls_at(actor, centre.pk):
+        raise not_found()
     units = reference_snapshot().units
     cell = None
     if report.lat is not None and report.lng is not None:

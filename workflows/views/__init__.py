@@ -17,11 +17,9 @@ def home(request):
     """Staff start at their task lists; supervisors and unit heads at the indicator dashboard
     (the city's, or their unit's); anyone else logs in first."""
     if request.user.is_authenticated:
-        from departments.access import staff_scope
-        from departments.models import Role
+        from workflows.access import lands_on_dashboard
 
-        scope = staff_scope(request.user)
-        if scope.oversees or Role.UNIT_HEAD in scope.roles():
+        if lands_on_dashboard(request.user):
             return redirect("indicators:dashboard")
         return redirect("workflows:tasks")
     return redirect_to_login(request.get_full_path())

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from departments.models import Role, Unit, UnitKind
+from departments.models import Unit, UnitKind
 from workflows import access
 
 from ..forms import add_service_errors, handling_units
@@ -265,7 +265,7 @@ def _service_data(form: OutcomeForm) -> dict:
 
 
 def _agent_centre(user) -> Unit | None:
-    centres = access.staff_scope(user).units_for(Role.HOTLINE_AGENT)
+    centres = access.agent_centre_ids(user)
     return Unit.objects.filter(pk__in=centres, kind=UnitKind.HOTLINE).order_by("code").first()
 
 
