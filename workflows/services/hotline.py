@@ -59,6 +59,7 @@ from ..sla.hotline import handling_due, hotline_deadline, next_working_day_start
 from .cases import CaseReport, case_report
 from .errors import Conflict, not_found
 from .events import event_record
+from .invariants import refuse_if_request_outstanding
 from .notifications import notify, users_holding
 from .numbering import case_number_next
 from .routing import route_suggest
@@ -430,6 +431,7 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             raise Conflict(_("Another colleague holds this task."), "task_taken")
         if task.stage == Stage.HL_CALLBACK:
             _callback_may_start(task)
+        refuse_if_request_outstanding(task)  # an extension request awaiting its decision
         if outcome == "merge" and not cleaned["merge_into"].is_open:
             raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
         order = HotlineOrder.objects.get(pk=task.case_id)

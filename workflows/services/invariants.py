@@ -16,11 +16,14 @@ from ..models import CaseRequest, CaseTask, RequestKind, RequestStatus, Stage, T
 from .errors import Conflict
 
 OPEN_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+# Tasks that may carry requests: the case's handling, and the 12345 lead unit's handling and
+# reply (first time and re-handling), which may ask for more time (延期) only.
+REQUEST_STAGES = (Stage.HANDLING, Stage.HL_LEAD_REPLY, Stage.HL_REHANDLE)
 
 
 def outstanding_request(task: CaseTask) -> CaseRequest | None:
     """The task's request awaiting a decision, or its approved parking not yet resumed."""
-    if task.stage != Stage.HANDLING:  # only handling tasks have requests
+    if task.stage not in REQUEST_STAGES:
         return None
     return (
         CaseRequest.objects.filter(task_id=task.pk)

@@ -1,4 +1,6 @@
 """Requests about a handling task: more time (延期), parking (挂账), waiting for the reporter.
+A 12345 order's lead unit may ask for more time on its reply task too (its hotline centre's
+shift leader decides the first request).
 
 An extension request stops the task's clock until it is decided; the shift leader decides a
 case's first request, the supervisor any later one. Parking stops the clock once approved,
@@ -20,6 +22,7 @@ from ..flows.stages import REVIEW_STAGES
 from ..models import (
     CaseRequest,
     CaseTask,
+    HotlineOrder,
     PauseInterval,
     PauseReason,
     RequestKind,
@@ -27,19 +30,22 @@ from ..models import (
     Stage,
     TaskStatus,
 )
+from ..models.hotline import HOTLINE_STAGES
 from ..sla.pauses import pause_end, pause_start
 from .errors import Conflict
 from .events import task_event
-from .invariants import OPEN_TASK, outstanding_request
+from .invariants import OPEN_TASK, REQUEST_STAGES, outstanding_request
 from .transitions import flow_start, process_cancel, task_actor_check, task_locked
 
 EXTENSION_UNITS = ("natural_hours", "working_hours", "working_days")
 MAX_EXTENSION = {"natural_hours": 24 * 30, "working_hours": 8 * 60, "working_days": 60}
 
 
-def _held_handling_task(actor, task: CaseTask, now) -> None:
-    """The actor holds an open, running handling task (checked under the case lock)."""
-    if task.stage != Stage.HANDLING:
+def _held_handling_task(actor, task: CaseTask, now, kind: str = "") -> None:
+    """The actor holds an open, running handling task (checked under the case lock); a 12345
+    lead unit's reply task may ask for more time too."""
+    extendable = kind == RequestKind.EXTENSION and task.stage in REQUEST_STAGES
+    if task.stage != Stage.HANDLING and not extendable:
         raise Conflict(_("Only a handling task can ask for this."), "not_allowed")
     if task.status != TaskStatus.CLAIMED or task.owner_id != actor.pk:
         raise Conflict(_("Claim the task first."), "not_holder")
@@ -79,6 +85,8 @@ def _extension_decider(task: CaseTask, now) -> tuple[str, int]:
     if task.due_at is not None and now >= task.due_at:
         raise Conflict(_("The due time has passed: too late to ask for more time."), "overdue")
     if not CaseRequest.objects.filter(case=task.case, kind=RequestKind.EXTENSION).exists():
+        if task.stage in HOTLINE_STAGES:  # a 12345 order: its hotline centre decides
+            return Role.SHIFT_LEADER, HotlineOrder.objects.get(pk=task.case_id).centre_id
         return Role.SHIFT_LEADER, centre_ids(task.case.city_id)[0]
     return Role.SUPERVISOR, task.case.city_id
 
@@ -100,7 +108,7 @@ def _request_review(
     }[kind]
     now = timezone.now()
     with task_locked(task) as (task, _flow_task):
-        _held_handling_task(actor, task, now)
+        _held_handling_task(actor, task, now, kind)
         role, unit_id = decider(task, now)
         request = CaseRequest.objects.create(
             case=task.case,
@@ -263,6 +271,8 @@ def review_apply(*, review: CaseTask, outcome: str, process_data: dict, actor, n
         if approved:
             handling.case.extension_count += 1
             save_fields(handling.case, ["extension_count", "updated_at"])
+        if approved and handling.stage == Stage.HL_LEAD_REPLY:  # later reply tasks keep it
+            HotlineOrder.objects.filter(pk=handling.case_id).update(handling_due_at=handling.due_at)
         said = {"amount": request.amount, "amount_unit": request.amount_unit} if approved else {}
     else:
         request.status, said = RequestStatus.REJECTED, {}

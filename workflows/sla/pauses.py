@@ -62,7 +62,7 @@ def pause_end(
     task.paused_since = None
     task.next_threshold_at = next_threshold(task, levels_for(task.case), task_calendar(task))
     task.save(update_fields=["due_at", "paused_minutes", "paused_since", "next_threshold_at"])
-    if task.stage == Stage.HANDLING:
+    if task.stage in (Stage.HANDLING, Stage.HL_LEAD_REPLY):  # the case's due time is theirs
         task.case.due_at = task.due_at
         task.case.save(update_fields=["due_at", "updated_at"])
     return interval
