@@ -114,3 +114,35 @@ def test_the_sweep_supervises_an_overdue_hotline_task(hotline, users, api):  # n
     issued = api("supervisor").post(f"/api/v1/cases/{order.pk}/supervise/", body, format="json")
     assert issued.status_code == 201, issued.content
     assert SupervisionOrder.objects.filter(case_id=order.pk).count() == 2
+
+
+def test_more_time_through_the_pages(hotline, users, client):  # noqa: F811
+    from django.test import Client
+
+    def login(name):
+        c = Client()
+        assert c.login(username=name, password="pw")
+        return c
+
+    order = take_call(users, hotline)
+    reply = _reply_task(users, order)
+    page_url = f"/hotline/orders/{order.pk}/"
+    sani, muni, lead = login("handler_sani"), login("handler_muni"), login("hotlinelead")
+    page = sani.get(page_url).content.decode()
+    assert f"/tasks/{reply.pk}/claim/" in page and f"/tasks/{reply.pk}/extension/" not in page
+    assert sani.post(f"/tasks/{reply.pk}/claim/", {"next": page_url}).status_code == 302
+    page = sani.get(page_url).content.decode()
+    assert f"/tasks/{reply.pk}/extension/" in page
+    more = {"amount": "1", "unit": "working_days", "reason": "等待配合"}
+    assert muni.post(f"/tasks/{reply.pk}/extension/", more).status_code == 404
+    assert sani.post(f"/tasks/{reply.pk}/extension/", {**more, "reason": ""}).status_code == 400
+    assert sani.post(f"/tasks/{reply.pk}/extension/", more).status_code == 302
+    page = sani.get(page_url).content.decode()
+    assert 'id="extension-pending"' in page and f"/tasks/{reply.pk}/withdraw-request/" in page
+    review = CaseTask.objects.get(case_id=order.pk, stage=Stage.EXTENSION_REVIEW)
+    assert muni.post(f"/tasks/{review.pk}/claim/").status_code == 404
+    assert lead.post(f"/tasks/{review.pk}/claim/").status_code == 302
+    done = lead.post(f"/tasks/{review.pk}/complete/", {"outcome": "approve"})
+    assert done.status_code == 302
+    assert CaseRequest.objects.get(task=reply).status == RequestStatus.APPROVED
+    assert 'id="extension-pending"' not in sani.get(page_url).content.decode()

@@ -18,14 +18,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from departments.models import Unit, UnitKind
 from workflows import access
 
-from ..forms import add_service_errors, handling_units
+from ..forms import ExtensionRequestForm, add_service_errors, handling_units
 from ..integrations.throttling import public_query_allowed
 from ..models import (
     CaseTask,
     ReplyChannel,
     ReplyResult,
+    RequestStatus,
     RequestType,
     ReturnReason,
+    TaskStatus,
     Urgency,
 )
 from ..selectors.cases import case_timeline
@@ -50,6 +52,7 @@ from ..services.hotline import (
     order_report,
     order_unmerge,
 )
+from ..services.invariants import REQUEST_STAGES
 from ..shortcuts import task_or_404
 from .actions import service_action
 
@@ -339,8 +342,8 @@ def render_order_page(request, order, *, bound: OutcomeForm | None = None, statu
             else OutcomeForm(task=task, outcome=name)
             for name in names
         ]
-        mine.append((task, forms_))
-    intake_open = any(t.stage == "hl_intake" for t, _f in mine)
+        mine.append((task, forms_, _more_time(user, task)))
+    intake_open = any(t.stage == "hl_intake" for t, _f, _m in mine)
     context = {
         "order": order,
         "case": order.case,
@@ -360,6 +363,21 @@ def render_order_page(request, order, *, bound: OutcomeForm | None = None, statu
         "missing": Unit.objects.filter(pk__in=order.missing_feedback).order_by("code"),
     }
     return render(request, "workflows/hotline_order.html", context, status=status)
+
+
+def _more_time(user, task: CaseTask) -> dict:
+    """What the order page offers on a lead unit's reply task about more time (延期), as the
+    task page does for a case's handling task: take the task, ask, or withdraw the request."""
+    if task.stage not in REQUEST_STAGES or not task.is_open:
+        return {}
+    pending = task.requests.filter(status=RequestStatus.PENDING).first()
+    holds = task.status == TaskStatus.CLAIMED and task.owner_id == user.pk
+    return {
+        "claim": task.status == TaskStatus.OPEN,
+        "form": ExtensionRequestForm() if holds and pending is None else None,
+        "pending": pending,
+        "withdraw": holds and pending is not None,
+    }
 
 
 def _order_or_404(user, case_id: int):
