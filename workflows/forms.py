@@ -12,7 +12,18 @@ from django.utils.translation import gettext_lazy as _
 from departments.models import GridCell, Unit, UnitKind
 
 from .flows.stages import STAGES
-from .models import DESCRIPTION_MAX_LENGTH, ArchiveType, CaseTask, LimitUnit, Source, Stage, Urgency
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    ArchiveType,
+    CaseTask,
+    Category,
+    CategoryKind,
+    LimitUnit,
+    RequestType,
+    Source,
+    Stage,
+    Urgency,
+)
 from .selectors.categories import reportable_categories
 
 # What each outcome is called on its button.
@@ -32,6 +43,7 @@ OUTCOME_LABELS = {
     "pass": _("Check passed (核查通过)"),
     "fail": _("Check failed: rework (返工)"),
     "close": _("Close the case (结案)"),
+    "to_hotline": _("Turn into a 12345 hotline order (转12345)"),
 }
 # Review tasks (extension, parking) share outcome names with the return review: their own words.
 STAGE_OUTCOME_LABELS = {
@@ -55,7 +67,16 @@ OUTCOME_EXTRA_FIELDS = {
 OUTCOME_REQUIRED_EXTRA = {"done": ("photos",)}
 # Outcomes that stop or send back the case: their buttons look different.
 NEGATIVE_OUTCOMES = ("invalid", "duplicate", "refuse", "return", "reject", "fail")
-FIELD_ORDER = ("unit", "duplicate_of", "archive_type", "result", "reason", "photos")
+FIELD_ORDER = (
+    "unit",
+    "duplicate_of",
+    "hotline_category",
+    "request_type",
+    "archive_type",
+    "result",
+    "reason",
+    "photos",
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -142,6 +163,18 @@ class OutcomeForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 3}),
                 help_text=_("Needed with an archive type.") if self.outcome_name == "close" else "",
             )
+        if name == "hotline_category":
+            return forms.ModelChoiceField(
+                label=_("Hotline category"),
+                queryset=Category.objects.filter(
+                    kind=CategoryKind.HOTLINE, is_active=True
+                ).order_by("code"),
+                required=False,
+            )
+        if name == "request_type":
+            return forms.ChoiceField(
+                label=_("Request type"), choices=RequestType.choices, initial="complaint"
+            )
         if name == "archive_type":
             choices = [("", _("Automatic: normal or overdue by the deadline"))]
             choices += [(t.value, t.label) for t in (ArchiveType.ERRONEOUS, ArchiveType.SPECIAL)]
@@ -151,8 +184,9 @@ class OutcomeForm(forms.Form):
     def service_data(self) -> dict:
         """The outcome's fields as the service takes them."""
         data = {k: v for k, v in self.cleaned_data.items() if k not in ("outcome", "photos")}
-        if data.get("unit") is not None:
-            data["unit"] = data["unit"].pk
+        for name in ("unit", "hotline_category"):
+            if data.get(name) is not None:
+                data[name] = data[name].pk
         return data
 
     def service_photos(self) -> list:

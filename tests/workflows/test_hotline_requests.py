@@ -146,3 +146,67 @@ def test_more_time_through_the_pages(hotline, users, client):  # noqa: F811
     assert done.status_code == 302
     assert CaseRequest.objects.get(task=reply).status == RequestStatus.APPROVED
     assert 'id="extension-pending"' not in sani.get(page_url).content.decode()
+
+
+def test_a_citizens_case_turned_into_a_hotline_order(hotline, users, api):  # noqa: F811
+    """The reverse of "Turn into a city-management case": intake turns a citizen's 数字城管
+    case into a 12345 order, nothing typed again, linked both ways (pages and API)."""
+    from django.test import Client
+
+    from workflows.models import Case, CaseStatus, Category
+    from workflows.services.cases import CaseReport, case_report
+
+    def report(source):
+        return case_report(
+            actor=users("inspector"),
+            report=CaseReport(
+                category=Category.objects.filter(kind="event", code="0102").first(),
+                description="噪音扰民，每晚十点后施工",
+                source=source,
+                grid="D01-S01-C1-G1",
+                reporter_name="王五",
+                reporter_contact="13900001111",
+            ),
+        )
+
+    case = report("public_app")
+    intake = CaseTask.objects.get(case=case, stage=Stage.INTAKE)
+    category = Category.objects.get(kind="hotline", code="010101")
+    body = {"outcome": "to_hotline", "hotline_category": category.code, "request_type": "complaint"}
+    # Wrong roles: 404.
+    assert _post(api("agent1"), intake, "claim").status_code == 404
+    assert _post(api("handler_sani"), intake, "complete", body).status_code == 404
+    assert _post(api("intake"), intake, "claim").status_code == 200
+    bad = _post(api("intake"), intake, "complete", {**body, "hotline_category": "nope"})
+    assert bad.status_code == 400 and "hotline_category" in bad.content.decode()
+    done = _post(api("intake"), intake, "complete", body)
+    assert done.status_code == 200, done.content
+    case.refresh_from_db()
+    order = HotlineOrder.objects.select_related("case").get(from_case=case)
+    assert case.status == CaseStatus.INVALID and order.case.description == case.description
+    assert (order.caller_name, order.caller_phone) == ("王五", "13900001111")
+    assert order.case.stage == Stage.HL_INTAKE and order.case.urgency == case.urgency
+    assert open_task(order, Stage.HL_INTAKE).unit == hotline
+    # Linked both ways on the pages.
+    clerk, agent = Client(), Client()
+    assert clerk.login(username="intake", password="pw")
+    assert agent.login(username="agent1", password="pw")
+    case_page = clerk.get(f"/cases/{case.pk}/").content.decode()
+    assert f"/hotline/orders/{order.pk}/" in case_page and order.case.number in case_page
+    order_page = agent.get(f"/hotline/orders/{order.pk}/").content.decode()
+    assert 'id="from-case"' in order_page and case.number in order_page
+    # Through the page too; an inspector's own report is no citizen's request.
+    second = report("public_app")
+    task = CaseTask.objects.get(case=second, stage=Stage.INTAKE)
+    assert clerk.post(f"/tasks/{task.pk}/claim/").status_code == 302
+    form = {"outcome": "to_hotline", "hotline_category": category.pk, "request_type": "help"}
+    assert clerk.post(f"/tasks/{task.pk}/complete/", form).status_code == 302
+    assert HotlineOrder.objects.get(from_case=second).request_type == "help"
+    own = report("inspector")
+    task = CaseTask.objects.get(case=own, stage=Stage.INTAKE)
+    assert clerk.post(f"/tasks/{task.pk}/claim/").status_code == 302
+    assert clerk.post(f"/tasks/{task.pk}/complete/", form).status_code == 400
+    assert (
+        Case.objects.get(pk=own.pk).is_open
+        and not HotlineOrder.objects.filter(from_case=own).exists()
+    )

@@ -88,9 +88,19 @@ class TaskCompleteInput(serializers.Serializer):
     duplicate_of = _ref()
     unit = _ref()
     archive_type = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    hotline_category = _ref()
+    request_type = serializers.CharField(required=False, allow_blank=True, max_length=20)
     photos = _photos()
 
-    DATA_FIELDS = ("result", "reason", "duplicate_of", "unit", "archive_type")
+    DATA_FIELDS = (
+        "result",
+        "reason",
+        "duplicate_of",
+        "unit",
+        "archive_type",
+        "hotline_category",
+        "request_type",
+    )
 
 
 class TaskSubdispatchInput(serializers.Serializer):

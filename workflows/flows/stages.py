@@ -39,6 +39,8 @@ STAGES: dict[str, StagePolicy] = {
             Outcome("invalid", ("reason",)),
             Outcome("duplicate", ("duplicate_of",)),
             Outcome("verify"),
+            # A citizen's request that is no city-management matter: a 12345 order (转12345).
+            Outcome("to_hotline", ("hotline_category", "request_type")),
         ),
     ),
     Stage.VERIFY: StagePolicy(Role.INSPECTOR, "area", (Outcome("verified", ("result",)),)),
@@ -103,5 +105,6 @@ ENDING_OUTCOMES = {
     "invalid": "invalid",
     "duplicate": "duplicate",
     "refuse": "refused",
+    "to_hotline": "invalid",  # not accepted here: the hotline order carries it on
     "close": "closed",
 }

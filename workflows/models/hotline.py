@@ -110,6 +110,14 @@ class HotlineOrder(models.Model):
         related_name="hotline_origin",
         verbose_name=_("turned into case"),
     )
+    from_case = models.OneToOneField(
+        "workflows.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="turned_into_order",
+        verbose_name=_("turned from case"),
+    )
     citizen_rating = models.CharField(
         _("citizen's rating"), max_length=20, blank=True, choices=Satisfaction.choices
     )

@@ -209,3 +209,8 @@ def public_stage(order: HotlineOrder) -> str:
     if order.merged_into_id:
         return "merged"
     return PUBLIC_STAGES.get(order.case.stage, "handling")
+
+
+def order_turned_from(case) -> HotlineOrder | None:
+    """The 12345 order a 数字城管 case was turned into (its intake's `to_hotline`), if any."""
+    return HotlineOrder.objects.select_related("case").filter(from_case=case).first()

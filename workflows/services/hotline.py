@@ -152,6 +152,12 @@ def order_create(*, actor, report: OrderReport) -> HotlineOrder:
     centre, category = _check_report(report)
     if getattr(actor, "pk", None) and not access.can_take_calls_at(actor, centre.pk):
         raise not_found()
+    return _order_insert(actor=actor, report=report, centre=centre, category=category)
+
+
+def _order_insert(
+    *, actor, report: OrderReport, centre: Unit, category: Category, from_case: Case | None = None
+) -> HotlineOrder:
     units = reference_snapshot().units
     cell = None
     if report.lat is not None and report.lng is not None:
@@ -182,16 +188,92 @@ def order_create(*, actor, report: OrderReport) -> HotlineOrder:
         reply_channel=report.reply_channel,
         reply_address=report.reply_address.strip(),
         query_code=f"{secrets.randbelow(10**6):06d}",
+        from_case=from_case,
     )
     order.save(force_insert=True)
+    said = {"request_type": report.request_type, "category": category.code}
+    if from_case is not None:
+        said["from_case"] = from_case.number
     event_record(
         case=case,
         action="hl_report",
         actor=actor,
         stage_to=Stage.HL_INTAKE,
         unit_id=centre.pk,
-        payload={"request_type": report.request_type, "category": category.code},
+        payload=said,
     )
+    return order
+
+
+# Where a 数字城管 case comes from a citizen (what may become a 12345 order).
+CITIZEN_SOURCES = (Source.HOTLINE, Source.PUBLIC_APP)
+
+
+def order_from_case_check(case: Case, category_ref, request_type) -> tuple[Unit, Category, str]:
+    """A case may become a 12345 order when a citizen reported it and its city has a hotline
+    centre; the agent's category and request type are chosen, nothing is typed again."""
+    if case.source not in CITIZEN_SOURCES:
+        raise ValidationError(
+            {"outcome": _("Only a citizen's report can become a 12345 hotline order.")}
+        )
+    ref = str(category_ref or "").strip()
+    category = (
+        hotline_categories().filter(pk=int(ref)).first()
+        if ref.isascii() and ref.isdigit()
+        else None
+    ) or hotline_categories().filter(code=ref).first()
+    errors = {}
+    if category is None:
+        errors["hotline_category"] = _("Choose a hotline category.")
+    if request_type not in RequestType.values:
+        errors["request_type"] = _("Choose the request type.")
+    units = reference_snapshot().units
+    centre = next(
+        (
+            unit
+            for unit in Unit.objects.filter(kind=UnitKind.HOTLINE, is_active=True).order_by("code")
+            if units.city_id(unit.pk) == case.city_id
+        ),
+        None,
+    )
+    if centre is None:
+        errors["outcome"] = _("This city has no hotline centre.")
+    if errors:
+        raise ValidationError(errors)
+    return centre, category, request_type
+
+
+def order_from_case(
+    *, actor, case: Case, centre: Unit, category: Category, request_type: str
+) -> HotlineOrder:
+    """The case's request as a new 12345 order at intake (in the caller's transaction, under the
+    case's lock): its text, place, urgency and the citizen's name and contact carried over,
+    linked both ways (`from_case` / `case.turned_into_order`)."""
+    contact = case.reporter_contact.strip()
+    email = "@" in contact
+    phone = "" if email else contact
+    if phone and not phone.replace("-", "").replace("+", "").replace(" ", "").isdigit():
+        phone = ""
+    channel = ReplyChannel.EMAIL if email else (ReplyChannel.PHONE if phone else ReplyChannel.NONE)
+    report = OrderReport(
+        centre=centre,
+        category=category,
+        request_type=request_type,
+        text=case.description,
+        caller_name=case.reporter_name,
+        caller_phone=phone.replace(" ", "")[:20],
+        urgency=case.urgency,
+        reply_channel=channel,
+        reply_address=contact if email else "",
+        address=case.address,
+        lat=case.lat,
+        lng=case.lng,
+    )
+    order = _order_insert(
+        actor=actor, report=report, centre=centre, category=category, from_case=case
+    )
+    order.case.process = flow_start("hotline", order=order)
+    order.case.save(update_fields=["process", "stage", "updated_at"])
     return order
 
 

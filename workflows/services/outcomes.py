@@ -15,6 +15,7 @@ from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, 
 from ..selectors.lookups import case_by_ref, unit_by_ref
 from .errors import Conflict
 from .events import event_record
+from .hotline import order_from_case, order_from_case_check
 from .invariants import refuse_if_other_tasks_open, refuse_if_request_outstanding
 from .photos import photos_attach, photos_validate
 from .requests import review_apply
@@ -92,6 +93,10 @@ def _clean(task: CaseTask, outcome: str, data: dict, photos) -> dict:
         cleaned["unit"] = _resolve_unit(task, data.get("unit"))
     if outcome == "close":
         cleaned.update(_clean_archive(data, cleaned))
+    if outcome == "to_hotline":
+        cleaned["hotline"] = order_from_case_check(
+            task.case, data.get("hotline_category"), _text(data, "request_type")
+        )
     cleaned["photos"] = photos_validate(photos)
     if outcome == "done" and not cleaned["photos"]:
         raise ValidationError({"photos": _("Add a photo of the result (处置后照片).")})
@@ -130,6 +135,11 @@ def _apply(case: Case, task: CaseTask, cleaned: dict, actor) -> None:
             ArchiveType.OVERDUE if late else ArchiveType.NORMAL
         )
         case.archive_reason = cleaned.get("reason", "")
+    elif outcome == "to_hotline":
+        centre, category, request_type = cleaned["hotline"]
+        cleaned["order"] = order_from_case(
+            actor=actor, case=case, centre=centre, category=category, request_type=request_type
+        )
     if outcome in ENDING_OUTCOMES:
         case.status, case.closed_at = ENDING_OUTCOMES[outcome], now
     kind = PhotoKind.AFTER if task.stage in (Stage.HANDLING, Stage.CHECK) else PhotoKind.BEFORE
@@ -142,6 +152,8 @@ def _payload(cleaned: dict) -> dict:
         payload["duplicate_of"] = cleaned["duplicate_of"].number
     if "unit" in cleaned:
         payload["unit"] = cleaned["unit"].code
+    if "order" in cleaned:
+        payload["order"] = cleaned["order"].case.number
     if cleaned["photos"]:
         payload["photos"] = len(cleaned["photos"])
     return payload

@@ -19,6 +19,7 @@ from ..forms import CancelForm, CaseReportForm
 from ..models import Case, CaseEvent, LimitUnit, PhotoKind, Source, Stage
 from ..selectors.case_search import case_point
 from ..selectors.cases import case_open_tasks, case_timeline
+from ..selectors.hotline import order_turned_from
 from ..services.cases import CaseReport, case_cancel, case_report
 from ..shortcuts import case_or_404
 from .actions import service_action
@@ -129,6 +130,7 @@ def render_case_page(
         "open_tasks": [(t, can_act_on_task(user, t)) for t in tasks],
         "sees_reporter": can_see_reporter(user, case),
         "point": case_point(case),
+        "turned_into_order": order_turned_from(case),
         "cancel_form": (cancel_form or CancelForm())
         if case.is_open and can_cancel_case(user, case)
         else None,
