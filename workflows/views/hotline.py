@@ -57,7 +57,7 @@ OUTCOME_LABELS = {
     "dispatch": gettext_lazy("Dispatch (派单)"),
     "answer": gettext_lazy("Answer directly and close (直接办结)"),
     "merge": gettext_lazy("Merge into an open order or case (重复件)"),
-    "convert": gettext_lazy("Turn into a city-management case (转数字城管)"),
+    "convert": gettext_lazy("Turn into a city-management case"),
     "sign": gettext_lazy("Sign for it (签收)"),
     "return": gettext_lazy("Return it (退单)"),
     "reply": gettext_lazy("Reply to the citizen (答复)"),
