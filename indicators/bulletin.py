@@ -119,9 +119,16 @@ def bulletin_data(period: Period, scope: KpiScope) -> dict:
         "areas": areas,
         "overdue_units": overdue_units,
         "overdue_majors": overdue_majors,
-        "versions": sorted(
-            {(c["code"], c["version"]) for c in head_now["columns"] + units["columns"]}
-        ),
+        # (name, version) of each indicator used, in the order of their codes
+        "versions": [
+            (name, version)
+            for _code, name, version in sorted(
+                {
+                    (c["code"], c["name"], c["version"])
+                    for c in head_now["columns"] + units["columns"]
+                }
+            )
+        ],
     }
 
 
@@ -204,7 +211,7 @@ def bulletin_pdf(data: dict) -> bytes:
         grid(_sheet_rows(data["overdue_majors"], _("Category"))),
         Paragraph(
             _("Indicator versions used: %(v)s")
-            % {"v": ", ".join(f"{c} v{v}" for c, v in data["versions"])},
+            % {"v": ", ".join(f"{name} v{v}" for name, v in data["versions"])},
             body,
         ),
     ]
