@@ -125,6 +125,15 @@ def _walk(case: Case, steps: list) -> None:
         task_complete(actor=actor, task=task, outcome=outcome, data=data, photos=photos)
 
 
+# Demo cases a citizen reported through the public app, with a name and phone to find them by.
+CITIZEN_REPORTS = {
+    "废弃沙发": ("李娜", "13911112222"),
+    "垃圾桶旁垃圾堆放": ("周杰", "13922223333"),
+    "自来水管破裂": ("吴敏", "13933334444"),
+    "共享单车乱停堵塞出入口": ("郑浩", "13944445555"),
+}
+
+
 def seed_cases(*, scheme_id: int) -> int:
     """Report and walk the demo cases once; returns how many were created (0 if present)."""
     if Case.objects.exists():
@@ -132,12 +141,15 @@ def seed_cases(*, scheme_id: int) -> int:
     inspector = get_user_model().objects.get(username="inspector")
     for code, grid, description, steps in WALKS:
         category = Category.objects.get(scheme_id=scheme_id, kind="event", code=code)
+        name, phone = CITIZEN_REPORTS.get(description, ("", ""))
         case = case_report(
             actor=inspector,
             report=CaseReport(
                 category=category.pk,
                 description=description,
-                source="inspector",
+                source="public_app" if phone else "inspector",
+                reporter_name=name,
+                reporter_contact=phone,
                 grid=grid,
                 address=f"{grid} 网格附近",
                 photos=[_photo("before.png")],

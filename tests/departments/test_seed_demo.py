@@ -117,3 +117,17 @@ def test_the_demo_city_speaks_chinese_only(settings):
     assert HotlineOrder.objects.exists() and Case.objects.exists()
     mixed = sorted({text for text in texts if text and english.search(text)})
     assert mixed == []
+
+
+def test_some_demo_cases_come_from_citizens_who_can_be_found_by_phone(settings, client):
+    """A clerk trying the demo can look a case up by the reporter's phone."""
+    from workflows.models import Case
+
+    settings.DEBUG = True
+    call_command("seed_demo", password="pw")
+    reported = Case.objects.exclude(reporter_contact="").filter(source="public_app")
+    assert reported.count() >= 3
+    case = reported.order_by("pk").first()
+    assert client.login(username="intake", password="pw")
+    page = client.get("/cases/", {"phone": case.reporter_contact}).content.decode()
+    assert case.number in page
