@@ -116,6 +116,9 @@ class OutcomeForm(forms.Form):
                 if name in required:
                     self.fields[name].widget.attrs["required"] = True
         self.suggestion = task.payload if outcome == "dispatch" else {}
+        suggested = self.suggestion.get("suggested_unit")
+        # The suggested unit by its name (the payload keeps its id and code).
+        self.suggested_unit = handling_units().filter(pk=suggested).first() if suggested else None
 
     def _field(self, name: str) -> forms.Field:
         if name == "unit":
