@@ -111,6 +111,13 @@ def test_other_pages_and_files(city):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     xlsx = c.get(f"/indicators/bulletin/?month={month}&format=xlsx")
     assert xlsx.content.startswith(b"PK")
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    headline = load_workbook(BytesIO(xlsx.content)).worksheets[0]
+    figures = [row[1] for row in headline.iter_rows(min_row=2, values_only=True)]
+    assert figures and all(isinstance(v, int | float) or v == "—" for v in figures)  # numbers
     data = c.get("/screen/data/").json()
     assert {"today", "recent", "map", "overdue_by_unit"} <= set(data)
 
