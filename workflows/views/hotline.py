@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from departments.models import Role, Unit, UnitKind
@@ -97,7 +97,7 @@ PUBLIC_STAGE_LABELS = {
     "dispatched": gettext_lazy("Sent to the responsible unit"),
     "handling": gettext_lazy("Being handled"),
     "replied": gettext_lazy("Replied; awaiting the callback"),
-    "closed": gettext_lazy("Closed"),
+    "closed": pgettext_lazy("hotline order", "Closed"),  # 办结, not a case's 结案
     "merged": gettext_lazy("Merged with an earlier report of the same problem"),
 }
 
