@@ -42,6 +42,13 @@ STAGE_OUTCOME_LABELS = {
     (Stage.PARKED, "resume"): _("Resume handling (恢复处置)"),
 }
 
+
+
+def outcome_label(stage: str, outcome: str) -> str:
+    """What an outcome is called (its button; the task page's status once it is done)."""
+    return STAGE_OUTCOME_LABELS.get((stage, outcome)) or OUTCOME_LABELS.get(outcome, outcome)
+
+
 # Optional fields an outcome offers besides the ones its stage requires (flows.stages).
 OUTCOME_EXTRA_FIELDS = {
     "dispatch": ("unit",),
@@ -102,9 +109,7 @@ class OutcomeForm(forms.Form):
         kwargs.setdefault("auto_id", f"id_{outcome}_%s")
         super().__init__(*args, initial={"outcome": outcome}, **kwargs)
         self.task, self.outcome_name = task, outcome
-        self.label = STAGE_OUTCOME_LABELS.get((task.stage, outcome)) or OUTCOME_LABELS.get(
-            outcome, outcome
-        )
+        self.label = outcome_label(task.stage, outcome)
         self.is_negative = outcome in NEGATIVE_OUTCOMES
         spec = STAGES[task.stage].outcome(outcome) if task.stage in STAGES else None
         required = set(spec.requires if spec else ()) | set(OUTCOME_REQUIRED_EXTRA.get(outcome, ()))

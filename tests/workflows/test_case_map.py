@@ -107,16 +107,3 @@ def test_no_tile_server_unless_configured(users, located, settings):
     settings.MAP_TILE_URL = "https://gis.example.gov.cn/tiles/{z}/{x}/{y}.png"
     page = client.get(f"/cases/{located['A']}/").text
     assert 'data-tiles="https://gis.example.gov.cn/tiles/{z}/{x}/{y}.png"' in page
-
-
-def test_the_dispatch_page_names_the_suggested_unit(users, walk):
-    """The suggestion reads 环卫处 (SANI), as the unit list does, not the bare code."""
-    case = walk.report()
-    walk.act("intake", case["id"], "accept")
-    walk.act("shiftlead", case["id"], "file")
-    task = CaseTask.objects.get(case_id=case["id"], stage="dispatch", status="open")
-    client = Client()
-    client.force_login(users("dispatcher"))
-    client.post(f"/tasks/{task.pk}/claim/")
-    page = client.get(f"/tasks/{task.pk}/").text
-    assert "<strong>环卫处 (SANI)</strong>" in page
