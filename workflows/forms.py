@@ -14,6 +14,7 @@ from departments.models import GridCell, Unit, UnitKind
 from .flows.stages import STAGES
 from .models import DESCRIPTION_MAX_LENGTH, ArchiveType, CaseTask, LimitUnit, Source, Stage, Urgency
 from .selectors.categories import reportable_categories
+from .services.routing import suggestion_explanation
 
 # What each outcome is called on its button.
 OUTCOME_LABELS = {
@@ -41,7 +42,6 @@ STAGE_OUTCOME_LABELS = {
     (Stage.PARKING_REVIEW, "reject"): _("Reject parking"),
     (Stage.PARKED, "resume"): _("Resume handling (恢复处置)"),
 }
-
 
 
 def outcome_label(stage: str, outcome: str) -> str:
@@ -124,6 +124,9 @@ class OutcomeForm(forms.Form):
         suggested = self.suggestion.get("suggested_unit")
         # The suggested unit by its name (the payload keeps its id and code).
         self.suggested_unit = handling_units().filter(pk=suggested).first() if suggested else None
+        self.suggestion_explanation = (
+            suggestion_explanation(self.suggestion, task.case) if self.suggestion else ""
+        )
 
     def _field(self, name: str) -> forms.Field:
         if name == "unit":

@@ -33,3 +33,19 @@ def test_a_done_task_names_its_outcome(users, walk):
     client.force_login(users("intake"))
     page = client.get(f"/tasks/{task.pk}/").text
     assert "</span> 受理</dd>" in page and "</span> accept</dd>" not in page
+
+
+def test_the_suggestion_reads_in_the_readers_language(users, walk):
+    """The task's payload keeps the explanation in the language of the step that made the task
+    (here Chinese); an English reader reads it in English."""
+    case = walk.report()
+    walk.act("intake", case["id"], "accept")
+    walk.act("shiftlead", case["id"], "file")
+    task = CaseTask.objects.get(case_id=case["id"], stage="dispatch", status="open")
+    task.payload["explanation"] = "类别 0102 暴露垃圾 的默认单位"
+    task.save(update_fields=["payload"])
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(users("dispatcher"))
+    client.post(f"/tasks/{task.pk}/claim/")
+    page = client.get(f"/tasks/{task.pk}/").text
+    assert "Default unit of category 0102" in page and "的默认单位" not in page
