@@ -15,5 +15,8 @@ class IndicatorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from cityops.labels import label_models
+
+        label_models(self.get_models())  # translatable labels for the admin
         # The built-in definitions (kpi.md) are data: synced after every migrate (idempotent).
         post_migrate.connect(_sync_registry, sender=self)

@@ -68,6 +68,8 @@ def bulletin_data(period: Period, scope: KpiScope) -> dict:
                 **col,
                 **cell,
                 "previous": prev["text"],
+                "previous_value": prev["value"],
+                "change_value": change,
                 "change": "—" if change is None else f"{change:+,.{digits}f} {unit}".strip(),
             }
         )
@@ -119,9 +121,16 @@ def bulletin_data(period: Period, scope: KpiScope) -> dict:
         "areas": areas,
         "overdue_units": overdue_units,
         "overdue_majors": overdue_majors,
-        "versions": sorted(
-            {(c["code"], c["version"]) for c in head_now["columns"] + units["columns"]}
-        ),
+        # (name, version) of each indicator used, in the order of their codes
+        "versions": [
+            (name, version)
+            for _code, name, version in sorted(
+                {
+                    (c["code"], c["name"], c["version"])
+                    for c in head_now["columns"] + units["columns"]
+                }
+            )
+        ],
     }
 
 
@@ -131,10 +140,19 @@ def _sheet_rows(table: dict, first: str) -> list[list]:
     return rows
 
 
+def _number(value: float | None) -> float | str:
+    return "—" if value is None else round(value, 2)
+
+
 def bulletin_xlsx(data: dict) -> bytes:
     head = [[_("Indicator"), _("This month"), _("Previous month"), _("Change"), _("Version")]]
+    # numbers (as the other sheets), so that the figures can be computed with in Excel
     head += [
-        [h["name"], h["text"], h["previous"], h["change"], f"v{h['version']}"]
+        [
+            h["name"],
+            *(_number(h[key]) for key in ("value", "previous_value", "change_value")),
+            f"v{h['version']}",
+        ]
         for h in data["headline"]
     ]
     return xlsx_bytes(
@@ -204,7 +222,7 @@ def bulletin_pdf(data: dict) -> bytes:
         grid(_sheet_rows(data["overdue_majors"], _("Category"))),
         Paragraph(
             _("Indicator versions used: %(v)s")
-            % {"v": ", ".join(f"{c} v{v}" for c, v in data["versions"])},
+            % {"v": ", ".join(f"{name} v{v}" for name, v in data["versions"])},
             body,
         ),
     ]

@@ -82,12 +82,6 @@ def test_extraction_finds_the_projects_strings(extracted):
     assert "Shift leader" in msgids and "Log in" in msgids  # Python and a template
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap at stop 16: the hotline (issue 12) and late indicators strings and the "
-    "HotlineOrder admin labels are not translated yet; see the issue notes. strict: this "
-    "fails as soon as the gap is closed, so the mark must then go",
-)
 def test_every_msgid_has_a_chinese_translation(extracted):
     catalogue = polib.pofile(str(PO))
     ours = {(e.msgctxt, e.msgid): e for e in catalogue if not e.obsolete}
@@ -131,12 +125,6 @@ EN_PO = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap at stop 16: the hotline (issue 12) and late indicators strings and the "
-    "HotlineOrder admin labels are not translated yet; see the issue notes. strict: this "
-    "fails as soon as the gap is closed, so the mark must then go",
-)
 def test_the_english_interface_is_english_only(extracted):
     """A msgid carrying a Chinese term ("Filed (立案)") is English plus Chinese: the English
     catalogue gives it an English-only text."""

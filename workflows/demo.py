@@ -87,13 +87,24 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def _png() -> bytes:
-    """A real 8x8 grey PNG (so the photo shows in the pages)."""
-    raw = b"".join(b"\x00" + b"\x90" * 8 for _ in range(8))
-    header = struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0)
+    """A real 240x180 PNG of a street (sky, road, lane marks), big enough to be seen as a
+    photo in the pages."""
+    width, height = 240, 180
+    sky, road, mark = b"\x9f\xc5\xe8", b"\x8a\x8f\x98", b"\xf5\xf5\xf5"
+    rows = []
+    for y in range(height):
+        if y < height // 2:
+            row = sky * width
+        elif height * 3 // 4 - 2 <= y <= height * 3 // 4 + 2:
+            row = b"".join(mark if (x // 20) % 2 == 0 else road for x in range(width))
+        else:
+            row = road * width
+        rows.append(b"\x00" + row)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(raw))
+        + _chunk(b"IDAT", zlib.compress(b"".join(rows)))
         + _chunk(b"IEND", b"")
     )
 
@@ -114,6 +125,15 @@ def _walk(case: Case, steps: list) -> None:
         task_complete(actor=actor, task=task, outcome=outcome, data=data, photos=photos)
 
 
+# Demo cases a citizen reported through the public app, with a name and phone to find them by.
+CITIZEN_REPORTS = {
+    "废弃沙发": ("李娜", "13911112222"),
+    "垃圾桶旁垃圾堆放": ("周杰", "13922223333"),
+    "自来水管破裂": ("吴敏", "13933334444"),
+    "共享单车乱停堵塞出入口": ("郑浩", "13944445555"),
+}
+
+
 def seed_cases(*, scheme_id: int) -> int:
     """Report and walk the demo cases once; returns how many were created (0 if present)."""
     if Case.objects.exists():
@@ -121,12 +141,15 @@ def seed_cases(*, scheme_id: int) -> int:
     inspector = get_user_model().objects.get(username="inspector")
     for code, grid, description, steps in WALKS:
         category = Category.objects.get(scheme_id=scheme_id, kind="event", code=code)
+        name, phone = CITIZEN_REPORTS.get(description, ("", ""))
         case = case_report(
             actor=inspector,
             report=CaseReport(
                 category=category.pk,
                 description=description,
-                source="inspector",
+                source="public_app" if phone else "inspector",
+                reporter_name=name,
+                reporter_contact=phone,
                 grid=grid,
                 address=f"{grid} 网格附近",
                 photos=[_photo("before.png")],
@@ -156,7 +179,7 @@ def seed_short_limit_category(*, scheme_id: int) -> Category:
             "limit_value": 3,
             "limit_unit": "natural_minutes",
             "urgency": "urgent",
-            "filing_conditions": "Demo category (seed_demo): not part of any code scheme.",
+            "filing_conditions": "演示类别（由演示数据生成），不属于任何编码标准。",
         },
     )
     return category
@@ -164,7 +187,7 @@ def seed_short_limit_category(*, scheme_id: int) -> Category:
 
 # --- the 12345 hotline: one order in every stage -------------------------------------------------
 HOTLINE_CSV = Path(workflows.__file__).resolve().parent / "data" / "hotline_categories.csv"
-REPLY = {"reply": "已派人处理完毕 Dealt with", "reply_contact": "phone", "reply_result": "solved"}
+REPLY = {"reply": "已派人处理完毕", "reply_contact": "phone", "reply_result": "solved"}
 _DISPATCH = ("agent1", "hl_intake", "dispatch", {"lead_unit": "SANI", "assist_units": []})
 _SIGNED = [_DISPATCH, ("handler_sani", "hl_lead_sign", "sign", {})]
 _REPLIED = [*_SIGNED, ("handler_sani", "hl_lead_reply", "reply", REPLY)]
@@ -174,7 +197,7 @@ ORDERS = [
     (
         "050101",
         "consultation",
-        "低保怎么申请？ How to apply for basic allowance?",
+        "低保怎么申请？",
         "王芳",
         "13900001111",
         [],
@@ -182,7 +205,7 @@ ORDERS = [
     (
         "050101",
         "consultation",
-        "社保卡在哪里补办？ Where to replace a social security card?",
+        "社保卡在哪里补办？",
         "赵强",
         "13900002222",
         [
@@ -190,14 +213,14 @@ ORDERS = [
                 "agent1",
                 "hl_intake",
                 "answer",
-                {"answer": "携带身份证到区政务服务中心 At the district service centre"},
+                {"answer": "携带身份证到区政务服务中心窗口办理。"},
             )
         ],
     ),
     (
         "010101",
         "complaint",
-        "小区门口垃圾三天未清运，路面也破损 Garbage not collected for three days, road broken",
+        "小区门口垃圾三天未清运，路面也破损",
         "张伟",
         "13812341234",
         [
@@ -213,14 +236,14 @@ ORDERS = [
                 "handler_muni",
                 "hl_assist_feedback",
                 "feedback",
-                {"feedback": "路面已修补 Road patched"},
+                {"feedback": "路面已修补"},
             ),
         ],
     ),
     (
         "010401",
         "help",
-        "大树倒在路中间 A fallen tree blocks the road",
+        "大树倒在路中间，影响通行",
         "刘洋",
         "13700003333",
         [
@@ -228,11 +251,11 @@ ORDERS = [
             ("handler_muni", "hl_lead_sign", "return", {"reason_code": "not_our_duty"}),
         ],
     ),
-    ("010102", "complaint", "道路保洁不到位 Street not swept", "陈静", "13600004444", _REPLIED),
+    ("010102", "complaint", "道路保洁不到位", "陈静", "13600004444", _REPLIED),
     (
         "010103",
         "complaint",
-        "公厕长期不开放 Public toilet always closed",
+        "公厕长期不开放",
         "杨帆",
         "13500005555",
         [
@@ -241,14 +264,14 @@ ORDERS = [
                 "agent2",
                 "hl_callback",
                 "unsatisfied",
-                {"notes": "仍未开放 Still closed", "unit_fault": "1"},
+                {"notes": "公厕仍未开放", "unit_fault": "1"},
             ),
         ],
     ),
     (
         "010101",
         "complaint",
-        "小区门口垃圾三天未清运，路面也破损 Garbage not collected for three days, road broken",
+        "小区门口垃圾三天未清运，路面也破损",
         "黄磊",
         "13400006666",
         [("agent2", "hl_intake", "merge", {"merge_into": "@2"})],
@@ -290,7 +313,7 @@ def seed_orders() -> int:
                 text=text,
                 caller_name=name,
                 caller_phone=phone,
-                address="东华街道 Donghua Street",
+                address="东华街道",
             ),
         )
         numbers.append(order.case.number)

@@ -25,6 +25,7 @@ from .models import (
     Urgency,
 )
 from .selectors.categories import reportable_categories
+from .services.routing import suggestion_explanation
 
 # What each outcome is called on its button.
 OUTCOME_LABELS = {
@@ -53,6 +54,12 @@ STAGE_OUTCOME_LABELS = {
     (Stage.PARKING_REVIEW, "reject"): _("Reject parking"),
     (Stage.PARKED, "resume"): _("Resume handling (恢复处置)"),
 }
+
+
+def outcome_label(stage: str, outcome: str) -> str:
+    """What an outcome is called (its button; the task page's status once it is done)."""
+    return STAGE_OUTCOME_LABELS.get((stage, outcome)) or OUTCOME_LABELS.get(outcome, outcome)
+
 
 # Optional fields an outcome offers besides the ones its stage requires (flows.stages).
 OUTCOME_EXTRA_FIELDS = {
@@ -123,9 +130,7 @@ class OutcomeForm(forms.Form):
         kwargs.setdefault("auto_id", f"id_{outcome}_%s")
         super().__init__(*args, initial={"outcome": outcome}, **kwargs)
         self.task, self.outcome_name = task, outcome
-        self.label = STAGE_OUTCOME_LABELS.get((task.stage, outcome)) or OUTCOME_LABELS.get(
-            outcome, outcome
-        )
+        self.label = outcome_label(task.stage, outcome)
         self.is_negative = outcome in NEGATIVE_OUTCOMES
         spec = STAGES[task.stage].outcome(outcome) if task.stage in STAGES else None
         required = set(spec.requires if spec else ()) | set(OUTCOME_REQUIRED_EXTRA.get(outcome, ()))
@@ -137,6 +142,12 @@ class OutcomeForm(forms.Form):
                 if name in required:
                     self.fields[name].widget.attrs["required"] = True
         self.suggestion = task.payload if outcome == "dispatch" else {}
+        suggested = self.suggestion.get("suggested_unit")
+        # The suggested unit by its name (the payload keeps its id and code).
+        self.suggested_unit = handling_units().filter(pk=suggested).first() if suggested else None
+        self.suggestion_explanation = (
+            suggestion_explanation(self.suggestion, task.case) if self.suggestion else ""
+        )
 
     def _field(self, name: str) -> forms.Field:
         if name == "unit":

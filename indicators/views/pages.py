@@ -25,11 +25,24 @@ def bad_request(request, message: str) -> HttpResponse:
     return render(request, "indicators/error.html", {"message": message}, status=400)
 
 
+def period_kind_choices() -> list[tuple[str, str]]:
+    """The period kinds with their names, for the period pickers."""
+    names = {
+        "day": _("Day"),
+        "week": _("ISO week"),
+        "month": _("Month"),
+        "quarter": _("Quarter"),
+        "year": _("Year"),
+        "custom": _("Custom range"),
+    }
+    return [(kind, names[kind]) for kind in KINDS]
+
+
 def filter_context(request, selection, scope) -> dict:
     units = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True).order_by("code")
     areas = Unit.objects.filter(kind__in=AREA_KINDS, is_active=True).order_by("code")
     return {
-        "period_kinds": [k for k in KINDS],
+        "period_kinds": period_kind_choices(),
         "period": selection.period,
         "params": request.GET,
         "units": [u for u in units if scope.sees_unit(u.pk)],

@@ -180,9 +180,22 @@
     gridLayer(map, el).then(function () {
       if (!isNaN(lat) && !isNaN(lng)) {
         dot([lat, lng], "#c53030").addTo(map).bindTooltip(el.dataset.msgHere || "");
-        map.setView([lat, lng], 16);
+        // Not animated: Leaflet ignores a later fitBounds while a zoom animation runs.
+        map.setView([lat, lng], 16, { animate: false });
       }
-      if (withPoints) { return pointsLayer(map, el, false); }
+      if (withPoints) {
+        // The neighbours are what the dispatcher came for: frame the case and them.
+        return pointsLayer(map, el, false).then(function (collection) {
+          var corners = collection.features.filter(function (f) { return f.geometry; })
+            .map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; });
+          if (!isNaN(lat) && !isNaN(lng)) { corners.push([lat, lng]); }
+          if (corners.length > 1) {
+            map.fitBounds(L.latLngBounds(corners).pad(0.25), { maxZoom: 16, animate: false });
+            el.dataset.framed = String(map.getZoom());  // the zoom showing the neighbours
+          }
+          return collection;
+        });
+      }
       return null;
     }).catch(function (error) { fail(el, error); });
   }

@@ -132,7 +132,7 @@
     if (recent) {
       recent.replaceChildren.apply(recent, payload.recent.map(function (c) {
         var li = document.createElement("li"); var a = document.createElement("a");
-        a.href = c.link; a.textContent = c.time + " · " + c.number + " · " + c.category + " · " + c.area;
+        a.href = c.link; a.textContent = [c.time, c.number, c.category, c.area].filter(Boolean).join(" · ");  // an order may have no area
         li.append(a); return li;
       }));
     }

@@ -94,3 +94,40 @@ def test_admin_lists_the_demo_data(settings, client):
         response = client.get(url)
         assert response.status_code == 200, url
         assert text in response.content.decode(), url
+
+
+def test_the_demo_city_speaks_chinese_only(settings):
+    """The demo's own texts (requests, replies, notes, addresses, categories) are Chinese, not
+    Chinese followed by an English gloss: the English interface translates the interface, not
+    the city's data, and the Chinese one must not show English."""
+    import re
+
+    from workflows.models import Case, HotlineOrder
+
+    settings.DEBUG = True
+    call_command("seed_demo", password="pw")
+    english = re.compile(r"[A-Za-z]{4,}")
+    texts = []
+    for case in Case.objects.all():
+        texts += [case.description, case.address]
+    for order in HotlineOrder.objects.all():
+        texts += [order.answer, order.reply_text, order.callback_notes]
+    for category in Category.objects.all():
+        texts += [category.name, category.major_name, category.filing_conditions]
+    assert HotlineOrder.objects.exists() and Case.objects.exists()
+    mixed = sorted({text for text in texts if text and english.search(text)})
+    assert mixed == []
+
+
+def test_some_demo_cases_come_from_citizens_who_can_be_found_by_phone(settings, client):
+    """A clerk trying the demo can look a case up by the reporter's phone."""
+    from workflows.models import Case
+
+    settings.DEBUG = True
+    call_command("seed_demo", password="pw")
+    reported = Case.objects.exclude(reporter_contact="").filter(source="public_app")
+    assert reported.count() >= 3
+    case = reported.order_by("pk").first()
+    assert client.login(username="intake", password="pw")
+    page = client.get("/cases/", {"phone": case.reporter_contact}).content.decode()
+    assert case.number in page

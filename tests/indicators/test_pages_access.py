@@ -111,6 +111,13 @@ def test_other_pages_and_files(city):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     xlsx = c.get(f"/indicators/bulletin/?month={month}&format=xlsx")
     assert xlsx.content.startswith(b"PK")
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    headline = load_workbook(BytesIO(xlsx.content)).worksheets[0]
+    figures = [row[1] for row in headline.iter_rows(min_row=2, values_only=True)]
+    assert figures and all(isinstance(v, int | float) or v == "—" for v in figures)  # numbers
     data = c.get("/screen/data/").json()
     assert {"today", "recent", "map", "overdue_by_unit"} <= set(data)
 
@@ -144,3 +151,18 @@ def test_api_values_follow_the_same_rules_and_need_the_scope(city):
     assert keyed.get(f"/api/v1/indicators/values/?{query}").status_code == 200
     cases = keyed.get(f"/api/v1/indicators/cases/?count=handled&period=month&key={month}")
     assert cases.status_code == 200
+
+
+def test_period_pickers_and_the_bulletin_name_things_in_the_language(city):
+    """The period kinds are named (月, not "month"), and the bulletin's indicator versions
+    name the indicators (上报数 v1), not their codes."""
+    supervisor = client("supervisor")
+    supervisor.cookies["django_language"] = "zh-hans"
+    month = month_of_history()
+    for url in (f"/indicators/?period=month&key={month}", "/indicators/analysis/"):
+        html = supervisor.get(url).content.decode()
+        assert '<option value="month" selected>月</option>' in html
+        assert ">month<" not in html and ">custom<" not in html
+    bulletin = supervisor.get(f"/indicators/bulletin/?month={month}").content.decode()
+    versions = bulletin.split("所用指标版本：")[1]
+    assert "上报数 v1" in versions and "reported v1" not in versions

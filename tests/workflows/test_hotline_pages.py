@@ -157,10 +157,11 @@ def test_the_public_query_answers_only_with_the_right_code(login, settings):
     order = take_call(login)
     do(login, "agent1", order, Stage.HL_INTAKE, "answer", answer="请到街道办理")
     order.refresh_from_db()
-    public = Client()
+    public = Client(headers={"accept-language": "zh-hans"})  # a citizen reads Chinese
     ok = public.post("/hotline/query/", {"number": order.case.number, "code": order.query_code})
     body = ok.content.decode()
     assert ok.status_code == 200 and "请到街道办理" in body
+    assert "已办结" in body and "已结案" not in body  # a hotline order is 办结, not 结案
     assert PHONE not in body and NAME not in body and "agent1" not in body
     by_phone = public.post("/hotline/query/", {"number": order.case.number, "code": PHONE[-4:]})
     assert by_phone.status_code == 200

@@ -78,3 +78,24 @@ def route_suggest(
             % {"code": case.category.code, "name": case.category.name},
         )
     return RouteSuggestion(None, None, "none", _("No rule matched: the dispatcher decides."))
+
+
+def suggestion_explanation(payload: dict, case: Case) -> str:
+    """Why the unit was suggested, in the reader's language: the payload's own text is in the
+    language of whoever's step created the dispatch task."""
+    basis = payload.get("basis")
+    if basis == "rule":
+        rule = RoutingRule.objects.filter(pk=payload.get("rule")).first()
+        text = _("Routing rule #%(id)s: %(rule)s") % {"id": payload.get("rule"), "rule": rule or ""}
+    elif basis == "category_default":
+        text = _("Default unit of category %(code)s %(name)s") % {
+            "code": case.category.code,
+            "name": case.category.name,
+        }
+    elif basis == "none":
+        text = _("No rule matched: the dispatcher decides.")
+    else:
+        return payload.get("explanation", "")
+    if payload.get("returned"):
+        text = " ".join([text, _("Units that returned the case are not suggested again.")])
+    return text

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from departments.models import Unit, UnitKind
@@ -60,7 +60,7 @@ OUTCOME_LABELS = {
     "dispatch": gettext_lazy("Dispatch (派单)"),
     "answer": gettext_lazy("Answer directly and close (直接办结)"),
     "merge": gettext_lazy("Merge into an open order or case (重复件)"),
-    "convert": gettext_lazy("Turn into a city-management case (转数字城管)"),
+    "convert": gettext_lazy("Turn into a city-management case"),
     "sign": gettext_lazy("Sign for it (签收)"),
     "return": gettext_lazy("Return it (退单)"),
     "reply": gettext_lazy("Reply to the citizen (答复)"),
@@ -100,7 +100,7 @@ PUBLIC_STAGE_LABELS = {
     "dispatched": gettext_lazy("Sent to the responsible unit"),
     "handling": gettext_lazy("Being handled"),
     "replied": gettext_lazy("Replied; awaiting the callback"),
-    "closed": gettext_lazy("Closed"),
+    "closed": pgettext_lazy("hotline order", "Closed"),  # 办结, not a case's 结案
     "merged": gettext_lazy("Merged with an earlier report of the same problem"),
 }
 

@@ -30,6 +30,7 @@ from ..forms import (
     RequestForm,
     SubdispatchForm,
     outcome_forms,
+    outcome_label,
 )
 from ..models import (
     CaseRequest,
@@ -198,6 +199,7 @@ def render_task_page(
     context = {
         "task": task,
         "case": task.case,
+        "outcome_label": outcome_label(task.stage, task.outcome) if task.outcome else "",
         "outcome_forms": forms,
         # A bound form whose outcome is not offered here (e.g. posted by someone not holding
         # the task): its errors still have to be shown.
