@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from departments.models import GridCell, Unit, UnitKind
 from workflows.access import KpiScope
-from workflows.models import Case, Source, Stage, Urgency
+from workflows.models import Case, RequestType, Source, Stage, Urgency
 
 from .models import Indicator
 from .selectors.composite import composite_score, composite_terms
@@ -123,6 +123,8 @@ class Labels:
             return str(dict(Source.choices).get(key, key))
         if group == "urgency":
             return str(dict(Urgency.choices).get(key, key))
+        if group == "type":
+            return str(dict(RequestType.choices).get(key, key))
         if group == "stage":
             return str(dict(Stage.choices).get(key, key))
         if group == "major":
