@@ -49,6 +49,20 @@ TABLE_CODES = [
     "rework_rate",
     "extension_rate",
 ]
+# The 12345 hotline's page (issue 12): its KPIs per unit, area, request type, category.
+HOTLINE_CODES = [
+    "hl_response_rate",
+    "hl_on_time_rate",
+    "hl_replied",
+    "hl_solved_rate",
+    "satisfaction_rate",
+    "hl_rating_rate",
+    "hl_overall_satisfaction",
+    "hl_rehandle_rate",
+    "hl_return_rate",
+    "hl_repeats",
+]
+HOTLINE_GROUPS = ("unit", "district", "street", "type", "major", "category")
 
 
 def indicator_name(indicator: Indicator) -> str:
