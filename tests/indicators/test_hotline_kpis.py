@@ -240,3 +240,24 @@ def test_pages_drill_down_and_unit_head_limits(orders):
     assert by_type.status_code == 200
     assert login("supervisor").get(f"/indicators/hotline/?{q}&group=nope").status_code == 400
     assert login("handler_sani").get(f"/indicators/hotline/?{q}").status_code == 404
+
+
+def test_after_the_join_the_case_shows_the_callback_stage(centre, users):  # noqa: F811
+    """The join's callback task opens on the transition's own case object (it used to be
+    opened on a copy, so the case kept showing the reply stage)."""
+    order = dispatched(users, centre, at(2, 9), assist=("MUNI",))
+    step(users, "handler_sani", order, Stage.HL_LEAD_SIGN, "sign", at(2, 9, 30))
+    step(users, "handler_muni", order, Stage.HL_ASSIST_SIGN, "sign", at(2, 9, 31), unit="MUNI")
+    step(
+        users,
+        "handler_muni",
+        order,
+        Stage.HL_ASSIST_FEEDBACK,
+        "feedback",
+        at(2, 9, 40),
+        unit="MUNI",
+        feedback="ok",
+    )
+    step(users, "handler_sani", order, Stage.HL_LEAD_REPLY, "reply", at(2, 10), **REPLY)
+    order.case.refresh_from_db()
+    assert order.case.stage == Stage.HL_CALLBACK
