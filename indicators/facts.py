@@ -34,8 +34,9 @@ from departments.calendars import WorkingCalendar, working_time_between
 from departments.models import UnitKind
 from departments.reference import reference_snapshot
 from departments.selectors import calendar_record, working_calendar
-from workflows.models import Case, CaseEvent, CaseStatus, CaseTask, TaskStatus
+from workflows.models import Case, CaseEvent, CaseStatus, CaseTask, HotlineOrder, TaskStatus
 
+from .hotline_facts import RATING_ACTION, hotline_facts
 from .models import Fact, FactCursor
 
 logger = logging.getLogger(__name__)
@@ -91,8 +92,15 @@ class _Assignment:
         self.handled: Fact | None = None
 
 
-def case_facts(case: Case, tasks: list[CaseTask], ctx: _Context) -> list[Fact]:
-    """Every fact of one case, from its row and its task rows (ordered by id)."""
+def case_facts(
+    case: Case,
+    tasks: list[CaseTask],
+    ctx: _Context,
+    order: HotlineOrder | None = None,
+    rated_at=None,
+) -> list[Fact]:
+    """Every fact of one case, from its row and its task rows (ordered by id); a hotline
+    order adds its own facts (indicators.hotline_facts) and its request type to every fact."""
     base = {
         "case_id": case.pk,
         "category_id": case.category_id,
@@ -102,6 +110,7 @@ def case_facts(case: Case, tasks: list[CaseTask], ctx: _Context) -> list[Fact]:
         "source": case.source,
         "urgency": case.urgency,
         "grid_id": case.grid_id,
+        "request_type": order.request_type if order is not None else "",
         **ctx.areas(case),
     }
     facts: list[Fact] = []
@@ -210,19 +219,33 @@ def case_facts(case: Case, tasks: list[CaseTask], ctx: _Context) -> list[Fact]:
         if assignment.handled is not None:
             for name, value in parking.items():
                 setattr(assignment.handled, name, value)
+    if order is not None:
+        hotline_facts(case, order, sorted(tasks, key=lambda t: t.pk), rated_at, add)
     return facts
 
 
 def facts_for_cases(case_ids, ctx: _Context | None = None) -> list[Fact]:
-    """The facts of these cases, from two queries."""
+    """The facts of these cases, from three queries (four when a citizen has rated one)."""
     ctx = ctx or _Context()
-    cases = Case.objects.filter(pk__in=list(case_ids)).select_related("category")
+    case_ids = list(case_ids)
+    cases = Case.objects.filter(pk__in=case_ids).select_related("category")
     by_case: dict[int, list[CaseTask]] = {}
-    for task in CaseTask.objects.filter(case_id__in=list(case_ids)).order_by("task_id"):
+    for task in CaseTask.objects.filter(case_id__in=case_ids).order_by("task_id"):
         by_case.setdefault(task.case_id, []).append(task)
+    orders = {o.pk: o for o in HotlineOrder.objects.filter(case_id__in=case_ids)}
+    rated = [pk for pk, o in orders.items() if o.citizen_rating]
+    rated_at: dict[int, object] = {}
+    if rated:  # the rating's time is its event's (the order row keeps only the rating)
+        for case_id, when in (
+            CaseEvent.objects.filter(case_id__in=rated, action=RATING_ACTION)
+            .order_by("created_at", "id")
+            .values_list("case_id", "created_at")
+        ):
+            rated_at.setdefault(case_id, when)
     facts: list[Fact] = []
     for case in cases:
-        facts.extend(case_facts(case, by_case.get(case.pk, []), ctx))
+        order = orders.get(case.pk)
+        facts.extend(case_facts(case, by_case.get(case.pk, []), ctx, order, rated_at.get(case.pk)))
     return facts
 
 

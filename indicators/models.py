@@ -76,7 +76,9 @@ class Fact(models.Model):
 
     Derived from a case's task rows and case row only (indicators.facts.case_facts); replaced
     per case whenever an event of that case arrives. kind: reported, valid, filed, dispatched,
-    assignment (one per dispatch to a unit), handled, closed, rework, extension, parked, task.
+    assignment (one per dispatch to a unit), handled, closed, rework, extension, parked, task;
+    the 12345 hotline's (indicators.hotline_facts): hl_sign, hl_return, hl_due, hl_reply,
+    hl_rehandle, callback, hl_unreached, hl_rating, hl_repeat.
     """
 
     case = models.ForeignKey("workflows.Case", on_delete=models.CASCADE, related_name="+")
@@ -94,6 +96,7 @@ class Fact(models.Model):
     category_kind = models.CharField(max_length=12, blank=True)
     source = models.CharField(max_length=20, blank=True)
     urgency = models.CharField(max_length=10, blank=True)
+    request_type = models.CharField(max_length=20, blank=True)  # a hotline order's (诉求类型)
     actor_id = models.IntegerField(null=True)
     role = models.CharField(max_length=20, blank=True)
     stage = models.CharField(max_length=20, blank=True)

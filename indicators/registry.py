@@ -62,10 +62,25 @@ BASE_COUNTS: dict[str, BaseCount] = {
         BaseCount("check_due", _("due checks"), "task", stage="check"),
         BaseCount("check_on_time", _("on-time checks"), "task", stage="check", on_time=True),
         BaseCount("handling_minutes", _("handling working minutes"), "handled", sums=True),
-        # Hook for the 12345 hotline (issue 12): its callbacks become facts of kind "callback"
-        # with flag = satisfied; until then these count nothing.
-        BaseCount("callbacks", _("callbacks made"), "callback"),
-        BaseCount("satisfied", _("satisfied callbacks"), "callback", flag=True),
+        # The 12345 hotline (indicators.hotline_facts): one deciding callback per order that
+        # reached the citizen, flag = satisfied or basically satisfied.
+        BaseCount("callbacks", _("callbacks reached"), "callback"),
+        BaseCount(
+            "satisfied", _("satisfied or basically satisfied callbacks"), "callback", flag=True
+        ),
+        BaseCount("hl_unreached", _("callbacks that could not reach the citizen"), "hl_unreached"),
+        BaseCount("hl_sign_due", _("sign-for tasks received"), "hl_sign"),
+        BaseCount("hl_signed_on_time", _("signed for in time"), "hl_sign", on_time=True),
+        BaseCount("hl_due", _("orders due for reply"), "hl_due"),
+        BaseCount("hl_due_on_time", _("orders replied to in time"), "hl_due", on_time=True),
+        BaseCount("hl_replied", _("orders replied to"), "hl_reply"),
+        BaseCount("hl_solved", _("orders solved"), "hl_reply", flag=True),
+        BaseCount("hl_rehandled", _("re-handlings"), "hl_rehandle"),
+        BaseCount("hl_returns", _("returns"), "hl_return"),
+        BaseCount("hl_returns_accepted", _("returns accepted"), "hl_return", flag=True),
+        BaseCount("hl_ratings", _("citizen ratings"), "hl_rating"),
+        BaseCount("hl_rated_satisfied", _("satisfied citizen ratings"), "hl_rating", flag=True),
+        BaseCount("hl_repeats", _("repeat reports merged"), "hl_repeat"),
     ]
 }
 STATE_COUNTS = ("handling_due", "overdue_unhandled")
@@ -76,6 +91,7 @@ TERM_FILTERS = {
     "major": "major_code",
     "source": "source",
     "urgency": "urgency",
+    "type": "request_type",  # a hotline order's request type
 }
 
 

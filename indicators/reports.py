@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from departments.models import GridCell, Unit, UnitKind
 from workflows.access import KpiScope
-from workflows.models import Case, Source, Stage, Urgency
+from workflows.models import Case, RequestType, Source, Stage, Urgency
 
 from .models import Indicator
 from .selectors.composite import composite_score, composite_terms
@@ -48,6 +48,20 @@ TABLE_CODES = [
     "rework_rate",
     "extension_rate",
 ]
+# The 12345 hotline's page (issue 12): its KPIs per unit, area, request type, category.
+HOTLINE_CODES = [
+    "hl_response_rate",
+    "hl_on_time_rate",
+    "hl_replied",
+    "hl_solved_rate",
+    "satisfaction_rate",
+    "hl_rating_rate",
+    "hl_overall_satisfaction",
+    "hl_rehandle_rate",
+    "hl_return_rate",
+    "hl_repeats",
+]
+HOTLINE_GROUPS = ("unit", "district", "street", "type", "major", "category")
 
 
 def indicator_name(indicator: Indicator) -> str:
@@ -122,6 +136,8 @@ class Labels:
             return str(dict(Source.choices).get(key, key))
         if group == "urgency":
             return str(dict(Urgency.choices).get(key, key))
+        if group == "type":
+            return str(dict(RequestType.choices).get(key, key))
         if group == "stage":
             return str(dict(Stage.choices).get(key, key))
         if group == "major":

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import more, pages
+from .views import hotline, more, pages
 
 app_name = "indicators"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/", pages.drill_view, name="cases"),
     path("dictionary/", pages.dictionary_view, name="dictionary"),
     path("dictionary/new/", more.indicator_new_view, name="indicator-new"),
+    path("hotline/", hotline.hotline_view, name="hotline"),
     path("bottlenecks/", more.bottlenecks_view, name="bottlenecks"),
     path("bulletin/", more.bulletin_view, name="bulletin"),
     path("analysis/", more.analysis_view, name="analysis"),

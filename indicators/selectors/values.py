@@ -30,6 +30,7 @@ GROUPS = {
     "category": "category_id",
     "source": "source",
     "urgency": "urgency",
+    "type": "request_type",  # a hotline order's request type
     "person": "actor_id",
     "role": "role",
     "stage": "stage",

@@ -130,7 +130,7 @@ def drill_view(request: HttpRequest) -> HttpResponse:
         count = count_from(request.GET)
         group = group_from(request.GET)
         key = request.GET.get("value") if group else None
-        if group and group not in ("major", "source", "urgency", "role", "stage") and key:
+        if group and group not in ("major", "source", "urgency", "type", "role", "stage") and key:
             key = int(key) if group not in ("day", "week", "month", "quarter", "year") else key
     except (BadInput, ValueError) as exc:
         return bad_request(request, str(exc))

@@ -58,7 +58,7 @@ def selection_from(params, scope: KpiScope) -> Selection:
         if area is None or area.kind not in AREA_COLUMN:
             raise BadInput(_("Unknown area."))
         filters[AREA_COLUMN[area.kind]] = area.pk
-    for name in ("major", "source", "urgency", "kind"):
+    for name in ("major", "source", "urgency", "kind", "type"):
         if params.get(name):
             filters[name] = params[name]
     for name, value in params.items():

@@ -127,10 +127,17 @@ def duplicate_candidates(case: Case, *, limit: int = 10) -> list[Candidate]:
                 found[other.pk] = Candidate(other, "nearby", round(metres))
     text = _norm(case.description)
     if text:
-        same = base.filter(category_id=case.category_id).order_by("-created_at")[:200]
-        for other in same:
-            if other.pk not in found and _norm(other.description) == text:
-                found[other.pk] = Candidate(other, "same_text", None)
+        # Compare the texts on (id, description) only, then read the few matching rows: the
+        # 200 newest whole rows cost more than the search itself.
+        same = base.filter(category_id=case.category_id).order_by("-created_at")
+        ids = [
+            pk
+            for pk, description in same.values_list("pk", "description")[:200]
+            if pk not in found and _norm(description) == text
+        ][:limit]
+        rows = {c.pk: c for c in Case.objects.filter(pk__in=ids)}
+        for pk in ids:
+            found[pk] = Candidate(rows[pk], "same_text", None)
     ordered = sorted(found.values(), key=lambda c: (c.metres is None, c.metres or 0))
     return ordered[:limit]
 

@@ -63,7 +63,13 @@ from .invariants import refuse_if_request_outstanding
 from .notifications import notify, users_holding
 from .numbering import case_number_next
 from .routing import route_suggest
-from .transitions import flow_start, task_actor_check, task_advance, task_locked
+from .transitions import (
+    flow_start,
+    process_context,
+    task_actor_check,
+    task_advance,
+    task_locked,
+)
 
 # What completing a hotline task may change on its order.
 ORDER_FIELDS_MOVED = [
@@ -292,6 +298,7 @@ def order_report(*, actor, report: OrderReport) -> HotlineOrder:
 def hotline_task_open(*, activation) -> CaseTask:
     """Index a hotline task for the task lists: its unit, role and due time."""
     process = activation.process
+    process_context(process)
     order = getattr(process, "cityops_order", None)
     if order is None:
         order = HotlineOrder.objects.select_related("case__category").get(pk=process.data["case"])

@@ -35,6 +35,7 @@ one way: only the columns it changes, with `cityops.compiled_queries.save_fields
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models.expressions import RawSQL
 
@@ -97,6 +98,7 @@ def _task_unit_id(case: Case, stage: str, snapshot: Snapshot) -> int:
 def task_open(*, activation) -> CaseTask:
     """Called by the flow when a human task is created: index it for the task lists."""
     process = activation.process
+    process_context(process)
     case = getattr(process, "cityops_case", None) or Case.objects.select_related(
         "area", "category__default_unit"
     ).get(pk=process.data["case"])
@@ -164,6 +166,23 @@ def process_locked(process):
         yield
 
 
+# The locked process of the transition running in this thread/task: nodes that read the
+# process row again (a Join's new task) get the same case, order and reference snapshot
+# instead of reading them again (`process_context`).
+_LOCKED_PROCESS: ContextVar = ContextVar("cityops_locked_process", default=None)
+PROCESS_CONTEXT = ("cityops_case", "cityops_previous", "cityops_reference", "cityops_order")
+
+
+def process_context(process) -> None:
+    """Give a re-read copy of the locked process the objects the transition already holds."""
+    locked = _LOCKED_PROCESS.get()
+    if locked is None or locked is process or locked.pk != process.pk:
+        return
+    for name in PROCESS_CONTEXT:
+        if not hasattr(process, name) and hasattr(locked, name):
+            setattr(process, name, getattr(locked, name))
+
+
 @contextmanager
 def task_locked(task: CaseTask):
     """Lock the case's process, then yield fresh copies of the task and its viewflow task.
@@ -181,7 +200,11 @@ def task_locked(task: CaseTask):
         flow_task.process.cityops_case = fresh.case
         flow_task.process.cityops_previous = fresh
         flow_task.process.cityops_reference = reference_snapshot(fresh.reference_generation)
-        yield fresh, flow_task
+        token = _LOCKED_PROCESS.set(flow_task.process)
+        try:
+            yield fresh, flow_task
+        finally:
+            _LOCKED_PROCESS.reset(token)
 
 
 def task_advance(flow_task, outcome: str) -> None:
