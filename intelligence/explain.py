@@ -7,6 +7,12 @@ from django.utils.translation import gettext as _
 from workflows.models import Stage
 
 
+def percent(probability: float) -> int:
+    """Whole percent; an estimate short of certainty never reads 100 %."""
+    value = round(100 * probability)
+    return min(value, 99) if probability < 1 else 100
+
+
 def duration_text(minutes: float | None, *, working: bool) -> str:
     """ "6.2 working h", "40 working min", "3.0 h" …"""
     if minutes is None:

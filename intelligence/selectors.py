@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from departments.calendars import WorkingCalendar
 from departments.models import Unit, WorkCalendar
@@ -174,8 +174,9 @@ def predicted_breaches(user, *, minimum: float, limit: int = 50) -> list[BreachP
 
 def hotspots(user, *, active_only: bool = False, limit: int = 50) -> list[HotspotAlert]:
     """Hotspot alerts about cases on the user's board, newest first."""
+    in_street = Q(area_id=OuterRef("area_id")) | Q(area__parent_id=OuterRef("area_id"))
     seen = Case.objects.filter(
-        case_oversight_q(user), area_id=OuterRef("area_id"), category_id=OuterRef("category_id")
+        case_oversight_q(user), in_street, category_id=OuterRef("category_id")
     )
     rows = (
         HotspotAlert.objects.filter(Exists(seen))

@@ -31,7 +31,7 @@ from workflows.services.events import event_new, events_record_many
 from workflows.services.notifications import Notice, notify_many, users_holding
 
 from ..breach_model import LEVELS, BreachModel, Scores, backlog_at, backlog_key, score
-from ..explain import breach_reason
+from ..explain import breach_reason, percent
 from ..models import BreachPrediction
 from ..selectors import (
     STAGES,
@@ -258,7 +258,7 @@ def _event(task: CaseTask, prediction: BreachPrediction, reason: str, now: dt.da
 
 def _notice(task: CaseTask, prediction: BreachPrediction, reason: str, users: tuple) -> Notice:
     title = _("Likely to miss its deadline (%(percent)d %%): %(stage)s of case %(number)s") % {
-        "percent": round(100 * prediction.probability),
+        "percent": percent(prediction.probability),
         "stage": task.get_stage_display(),
         "number": task.case.number,
     }
