@@ -168,19 +168,35 @@ def score(
     return Scores(p, basis, samples, typical, usual)
 
 
+class BacklogTimeline:
+    """Open tasks per key at any instant: created at or before it and not finished by then
+    (`finished` NaN: still open). Instants in epoch seconds."""
+
+    def __init__(self, created: np.ndarray, finished: np.ndarray, keys: np.ndarray) -> None:
+        done = np.where(np.isnan(finished), np.inf, finished)
+        order = np.argsort(keys, kind="stable")
+        self.keys, starts = np.unique(keys[order], return_index=True)
+        bounds = [*starts[1:], len(order)]
+        self.created = [np.sort(created[order[a:b]]) for a, b in zip(starts, bounds, strict=True)]
+        self.finished = [np.sort(done[order[a:b]]) for a, b in zip(starts, bounds, strict=True)]
+
+    def at(self, keys: np.ndarray, instants: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(keys), dtype=np.int64)
+        for key in np.unique(keys):
+            where = keys == key
+            i = np.searchsorted(self.keys, key)
+            if i == len(self.keys) or self.keys[i] != key:
+                continue
+            t = instants[where]
+            opened = np.searchsorted(self.created[i], t, side="right")
+            out[where] = opened - np.searchsorted(self.finished[i], t, side="right")
+        return out
+
+
 def backlog_at(
     created: np.ndarray, finished: np.ndarray, keys: np.ndarray, at: np.ndarray, at_keys: np.ndarray
 ) -> np.ndarray:
-    """Open tasks of the same key at each instant `at`: created at or before it and not
-    finished by then (`finished` NaN: still open). Instants in epoch seconds."""
-    out = np.zeros(len(at), dtype=np.int64)
+    """Open tasks of the same key at each instant `at` (see BacklogTimeline)."""
     if not len(at):
-        return out
-    done = np.where(np.isnan(finished), np.inf, finished)
-    for key in np.unique(at_keys):
-        mine = keys == key
-        c, f = np.sort(created[mine]), np.sort(done[mine])
-        where = at_keys == key
-        t = at[where]
-        out[where] = np.searchsorted(c, t, side="right") - np.searchsorted(f, t, side="right")
-    return out
+        return np.zeros(0, dtype=np.int64)
+    return BacklogTimeline(created, finished, keys).at(at_keys, at)

@@ -20,6 +20,7 @@ from .models import BreachPrediction, HotspotAlert, HotspotStatus
 from .worktime import WorkingClock
 
 OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+STATUS_CODES = {TaskStatus.DONE: 1, TaskStatus.CANCELLED: 2}
 STAGES = {value: index for index, value in enumerate(Stage.values)}
 COLUMNS = (
     "task_id",
@@ -33,6 +34,7 @@ COLUMNS = (
     "paused_minutes",
     "limit_unit",
     "calendar_id",
+    "status",
 )
 
 
@@ -51,6 +53,7 @@ class TaskFrame:
     paused: np.ndarray  # minutes
     working: np.ndarray  # bool: a working-time limit
     calendar: np.ndarray  # 0: the standard calendar
+    status: np.ndarray  # 0 open or claimed, 1 done, 2 cancelled
 
     def __len__(self) -> int:
         return len(self.task)
@@ -69,7 +72,9 @@ def _seconds(value: dt.datetime | None) -> float:
 def frame_of(rows: list[tuple]) -> TaskFrame:
     """A TaskFrame from `values_list(*COLUMNS)` rows."""
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
-    task, case, unit, stage, category, created, finished, due, paused, limit, calendar = columns
+    task, case, unit, stage, category, created, finished, due, paused, limit, calendar, status = (
+        columns
+    )
     return TaskFrame(
         task=np.asarray(task, dtype=np.int64),
         case=np.asarray(case, dtype=np.int64),
@@ -82,7 +87,28 @@ def frame_of(rows: list[tuple]) -> TaskFrame:
         paused=np.asarray(paused, dtype=float),
         working=np.asarray([(u or "").startswith("working") for u in limit], dtype=bool),
         calendar=np.asarray([c or 0 for c in calendar], dtype=np.int64),
+        status=np.asarray([STATUS_CODES.get(x, 0) for x in status], dtype=np.int8),
     )
+
+
+def frame_concat(frames: list[TaskFrame]) -> TaskFrame:
+    if not frames:
+        return frame_of([])
+    names = list(vars(frames[0]))
+    return TaskFrame(**{n: np.concatenate([getattr(f, n) for f in frames]) for n in names})
+
+
+def frame_read(rows, chunk: int = 50_000) -> TaskFrame:
+    """A TaskFrame from a large `values_list(*COLUMNS)` queryset, read in chunks (the rows
+    as Python tuples never all exist at once)."""
+    frames, part = [], []
+    for row in rows.iterator(chunk_size=chunk):
+        part.append(row)
+        if len(part) >= chunk:
+            frames.append(frame_of(part))
+            part = []
+    frames.append(frame_of(part))
+    return frame_concat(frames)
 
 
 def finished_task_rows(since: dt.datetime, until: dt.datetime) -> QuerySet:
@@ -93,6 +119,16 @@ def finished_task_rows(since: dt.datetime, until: dt.datetime) -> QuerySet:
         finished_at__gte=since,
         finished_at__lt=until,
     ).values_list(*COLUMNS)
+
+
+def replay_task_rows(since: dt.datetime, until: dt.datetime) -> QuerySet:
+    """Tasks with a due time created before `until` that had not finished before `since`:
+    everything a replay of [since, until) reads (history, open tasks, outcomes)."""
+    return (
+        CaseTask.objects.filter(due_at__isnull=False, created_at__lt=until)
+        .exclude(finished_at__lt=since)
+        .values_list(*COLUMNS)
+    )
 
 
 def open_task_rows(after_id: int, limit: int) -> list[tuple]:

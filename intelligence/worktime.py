@@ -46,3 +46,14 @@ class WorkingClock:
     def between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Working minutes in [a, b) (zero when b <= a)."""
         return np.maximum(self.minutes_at(b) - self.minutes_at(a), 0.0)
+
+    def instant_at(self, minutes: np.ndarray) -> np.ndarray:
+        """The first instant (epoch seconds) at which `minutes` working minutes from the origin
+        are used: the inverse of `minutes_at` (an amount used up at a period's end gives that
+        end, as `add_working_time` does)."""
+        seconds = np.asarray(minutes, dtype=float) * 60.0
+        if self.starts.size == 0:
+            return np.full_like(seconds, np.nan)
+        i = np.searchsorted(self.before, seconds, side="left") - 1
+        i = np.clip(i, 0, len(self.starts) - 1)
+        return self.starts[i] + np.minimum(seconds - self.before[i], self.lengths[i])

@@ -39,6 +39,7 @@ from ..selectors import (
     clocks_for,
     finished_task_rows,
     frame_of,
+    frame_read,
     open_backlog,
     open_created_instants,
     open_task_rows,
@@ -94,6 +95,7 @@ def _open_frame() -> TaskFrame:
         paused=empty,
         working=empty.astype(bool),
         calendar=empty.astype(np.int64),
+        status=empty.astype(np.int8),
     )
 
 
@@ -108,7 +110,7 @@ def breach_model_current(*, now: dt.datetime) -> BreachModel:
         if cached and cached[0] > time.monotonic():
             return cached[1]
     since = now - dt.timedelta(days=settings.CITYOPS_BREACH_LOOKBACK_DAYS)
-    history = frame_of(list(finished_task_rows(since, now)))
+    history = frame_read(finished_task_rows(since, now))
     model = breach_model_fit(history, _open_frame(), now=now)
     with _cache_lock:
         _cache["model"] = (time.monotonic() + settings.CITYOPS_BREACH_MODEL_TTL_SECONDS, model)

@@ -102,3 +102,15 @@ def test_the_working_clock_agrees_with_the_calendar():
             cal, dt.datetime.fromtimestamp(x, SH), dt.datetime.fromtimestamp(y, SH)
         )
         assert minutes == pytest.approx(expected.total_seconds() / 60, abs=1e-6)
+
+
+def test_instant_at_inverts_the_clock_like_add_working_time():
+    from departments.calendars import add_working_time
+
+    cal = WorkingCalendar.standard()
+    clock = WorkingClock(cal, dt.date(2026, 9, 20), dt.date(2026, 10, 20))
+    start = dt.datetime(2026, 9, 22, 9, 0, tzinfo=SH)
+    for amount in (1, 30, 180, 210, 211, 450, 2000):
+        want = add_working_time(cal, start, amount, "working_minutes")
+        got = clock.instant_at(clock.minutes_at(np.array([start.timestamp()])) + amount)[0]
+        assert got == want.timestamp(), amount
