@@ -5,7 +5,8 @@ it fills SANI's handling queue well past its usual size, so the model (learning 
 history) predicts some of SANI's tasks will miss their due time, and says why.
 
 The burst came in over the last working hours: each case's walk is moved back in time as a
-whole (case, tasks, events, viewflow rows), then its open handling task gets the SLA columns
+whole (case, tasks, viewflow rows; the audit events are append-only and keep the seeding
+time), then its open handling task gets the SLA columns
 the real deadline code computes for that start (`task_sla_fields`), so that the tasks stand
 between 35 % and 70 % of their allowance, where an early warning means something.
 
@@ -25,7 +26,7 @@ from viewflow.workflow.models import Task
 
 from departments.calendars import WorkingCalendar
 from departments.selectors import working_calendar
-from workflows.models import Case, CaseEvent, CaseTask, Category, Stage, TaskStatus
+from workflows.models import Case, CaseTask, Category, Stage, TaskStatus
 from workflows.services.cases import CaseReport, case_report
 from workflows.services.outcomes import task_complete
 from workflows.services.tasks import task_claim
@@ -85,7 +86,6 @@ def _move_back(case: Case, share: float) -> None:
             name: F(name) - delta for name in ("created_at", "claimed_at", "finished_at", "due_at")
         }
         CaseTask.objects.filter(case=case).update(**back)
-        CaseEvent.objects.filter(case=case).update(created_at=F("created_at") - delta)
         Task.objects.filter(process_id=case.process_id).update(
             created=F("created") - delta, finished=F("finished") - delta
         )
