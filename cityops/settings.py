@@ -339,6 +339,18 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "seconds": env.float("CITYOPS_FACTS_INTERVAL_SECONDS", default=15.0),
     },
     {
+        # Breach prediction (intelligence.services.breach): score open tasks, early warnings.
+        "name": "breach-score",
+        "func": "intelligence.services.breach.breach_sweep_job",
+        "seconds": env.float("CITYOPS_BREACH_INTERVAL_SECONDS", default=300.0),
+    },
+    {
+        # Hotspot alerts (intelligence.services.hotspots): surges of a category in an area.
+        "name": "hotspot-scan",
+        "func": "intelligence.services.hotspots.hotspot_scan_job",
+        "seconds": env.float("CITYOPS_HOTSPOT_INTERVAL_SECONDS", default=900.0),
+    },
+    {
         "name": "token-purge",
         "func": "workflows.integrations.tokens.purge_expired",
         "seconds": 3600,
@@ -374,6 +386,20 @@ CITYOPS_SLA_LEVELS = [
     {"percent": 100, "action": "overdue"},
 ]
 CITYOPS_SLA_AT_RISK_PERCENT = 75
+# Breach prediction (预测超期): the unit head is warned once when a task's probability of
+# missing its due time reaches this level before CITYOPS_SLA_AT_RISK_PERCENT of its time is
+# used; the board lists open tasks at or above it. The model learns from the tasks finished in
+# the last CITYOPS_BREACH_LOOKBACK_DAYS and is rebuilt at most every ..._MODEL_TTL_SECONDS.
+CITYOPS_BREACH_WARN_PROBABILITY = env.float("CITYOPS_BREACH_WARN_PROBABILITY", default=0.7)
+CITYOPS_BREACH_LOOKBACK_DAYS = env.int("CITYOPS_BREACH_LOOKBACK_DAYS", default=120)
+CITYOPS_BREACH_MODEL_TTL_SECONDS = env.float("CITYOPS_BREACH_MODEL_TTL_SECONDS", default=3600.0)
+# Hotspot alerts (热点): reports of one category in one area over the last ..._WINDOW_DAYS
+# against the same weekdays of the ..._BASELINE_WEEKS before; an alert when at least
+# ..._MIN_REPORTS and the Poisson tail probability is below ..._P_VALUE.
+CITYOPS_HOTSPOT_WINDOW_DAYS = env.int("CITYOPS_HOTSPOT_WINDOW_DAYS", default=3)
+CITYOPS_HOTSPOT_BASELINE_WEEKS = env.int("CITYOPS_HOTSPOT_BASELINE_WEEKS", default=8)
+CITYOPS_HOTSPOT_MIN_REPORTS = env.int("CITYOPS_HOTSPOT_MIN_REPORTS", default=5)
+CITYOPS_HOTSPOT_P_VALUE = env.float("CITYOPS_HOTSPOT_P_VALUE", default=0.001)
 # The case search's export (CSV/XLSX) writes at most this many rows of the filtered list.
 CITYOPS_CASE_EXPORT_MAX = env.int("CITYOPS_CASE_EXPORT_MAX", default=10000)
 # Maps: at most this many case points in one answer (the rest: narrow the search or zoom in).

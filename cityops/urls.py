@@ -20,6 +20,7 @@ urlpatterns = [
     path("open311/v2/", include("workflows.open311.urls")),
     path("indicators/", include("indicators.urls")),
     path("screen/", include((screen_urlpatterns, "screen"))),
+    path("intelligence/", include("intelligence.urls")),
     path("", include("workflows.urls")),
 ]
 

@@ -68,7 +68,9 @@ LAYERS: list[tuple[str, str]] = [
     # Apps built on the engine read its models and selectors and call its public services.
     ("indicators and intelligence models", "indicators.models indicators.models.* "
                                            "indicators.migrations* intelligence.models "
-                                           "intelligence.models.* intelligence.migrations*"),
+                                           "intelligence.models.* intelligence.migrations* "
+                                           # pure calculation (numpy): the breach model
+                                           "intelligence.breach_model intelligence.worktime"),
     ("indicators and intelligence selectors", "indicators.registry indicators.selectors "
                                               "indicators.selectors.* intelligence.selectors "
                                               "intelligence.selectors.*"),
@@ -88,7 +90,7 @@ LAYERS: list[tuple[str, str]] = [
                    "indicators.templatetags indicators.templatetags.* "
                    "intelligence.api intelligence.api.* intelligence.urls intelligence.admin "
                    "intelligence.apps intelligence.management* intelligence.views "
-                   "intelligence.views.* intelligence.templatetags* operations.views "
+                   "intelligence.views.* intelligence.presenters intelligence.templatetags* operations.views "
                    "operations.apps operations.admin"),
     # The project wires the apps together.
     ("project top", "cityops.urls cityops.wsgi cityops.asgi"),

@@ -45,6 +45,8 @@ EVENT_TYPES = (
     "task.completed",
     "sla.warning",
     "sla.breached",
+    # Breach prediction (intelligence app): a task is likely to miss its due time.
+    "sla.predicted_breach",
     "case.closed",
     # The 12345 hotline (never with the caller's name or phone: they are not on the case).
     "order.created",
@@ -52,6 +54,8 @@ EVENT_TYPES = (
     "order.callback",
     "order.closed",
 )
+# The audit action of an early warning from the breach prediction (intelligence.services.breach).
+PREDICTED_BREACH_ACTION = "sla_predicted_breach"
 HOTLINE_CALLBACK_ACTIONS = ("hl_satisfied", "hl_basic", "hl_unsatisfied", "hl_unreachable")
 TYPES_CACHE_SECONDS = 5.0
 # Event ids are uuid5(namespace, "<case event id>:<type>"): the same for every subscription.
@@ -110,6 +114,8 @@ def event_types(event: CaseEvent) -> list[str]:
         types.append("sla.warning")
     if action == "sla_overdue":
         types.append("sla.breached")
+    if action == PREDICTED_BREACH_ACTION:
+        types.append("sla.predicted_breach")
     if action == "close":
         types.append("case.closed")
     if action == "hl_report":
@@ -156,6 +162,8 @@ def event_body(event: CaseEvent, event_type: str) -> tuple[uuid.UUID, str]:
             },
         },
     }
+    if event_type == "sla.predicted_breach":  # the probability and its reason
+        body["data"]["prediction"] = event.payload
     return event_id, json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from departments.demo import seed_accounts, seed_organisation
 from indicators.demo import seed_history
+from intelligence.demo import seed_intelligence
 from workflows.demo import seed_cases, seed_orders, seed_short_limit_category
 from workflows.models import CategoryScheme
 from workflows.services.categories import categories_import
@@ -47,11 +48,15 @@ class Command(BaseCommand):
         cases = seed_cases(scheme_id=org.city.category_scheme_id)
         history = seed_history()  # months of ended cases for the indicator pages
         orders = seed_orders()
+        # Last: a burst of reports, then a breach sweep and a hotspot scan over everything.
+        burst, sweep, scan = seed_intelligence(scheme_id=org.city.category_scheme_id)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo city ready: {len(org.units)} handling units, categories "
                 f"({result.created} new, {result.updated} updated, {result.unchanged} unchanged), "
                 f"accounts {', '.join(users)}; {cases} demo cases and {orders} hotline orders "
-                f"created, {history} cases of history."
+                f"created, {history} cases of history; {burst} burst reports, "
+                f"{sweep.scored} open tasks scored ({sweep.warned} early warnings), "
+                f"{scan.raised} hotspot alerts."
             )
         )

@@ -1,0 +1,324 @@
+"""The breach sweep (预测超期): score every running open task with the breach model, keep one
+prediction row per task, and give the unit head one early warning per task whose probability
+reaches `CITYOPS_BREACH_WARN_PROBABILITY` before 75 % of its time is used (the audit event
+`sla_predicted_breach` with its webhook `sla.predicted_breach`, and a notification).
+
+Runs as a periodic job beside the SLA sweep and never takes a lock: it reads task rows
+without FOR UPDATE, writes only its own table (upserts, in batches, each committed alone),
+and claims a warning with a conditional UPDATE (`warned_at IS NULL`), so two sweeps never
+warn twice and no transition ever waits on it. The model (the history of finished tasks) is
+rebuilt at most every `CITYOPS_BREACH_MODEL_TTL_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cityops import display
+from departments.models import Role
+from workflows.integrations.webhooks import PREDICTED_BREACH_ACTION
+from workflows.models import CaseTask, TaskStatus
+from workflows.services.events import event_new, events_record_many
+from workflows.services.notifications import Notice, notify_many, users_holding
+
+from ..breach_model import LEVELS, BreachModel, Scores, backlog_at, backlog_key, score
+from ..explain import breach_reason, percent
+from ..models import BreachPrediction
+from ..selectors import (
+    STAGES,
+    TaskFrame,
+    clocks_for,
+    finished_task_rows,
+    frame_of,
+    frame_read,
+    open_backlog,
+    open_created_instants,
+    open_task_rows,
+)
+
+UPDATED_FIELDS = [
+    "case",
+    "unit",
+    "probability",
+    "typical_minutes",
+    "left_minutes",
+    "used_percent",
+    "working",
+    "backlog",
+    "typical_backlog",
+    "basis",
+    "samples",
+    "scored_at",
+]
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+def breach_model_fit(history: TaskFrame, open_tasks: TaskFrame, *, now: dt.datetime) -> BreachModel:
+    """The model from finished tasks (`history`); `open_tasks` (created, unit, stage) complete
+    the backlog timeline the usual backlog is measured on."""
+    clocks = clocks_for(history, until=now)
+    durations = clocks.between(history, history.created, history.finished) - history.paused
+    keys = backlog_key(history.unit, history.stage)
+    all_keys = np.concatenate([keys, backlog_key(open_tasks.unit, open_tasks.stage)])
+    created = np.concatenate([history.created, open_tasks.created])
+    finished = np.concatenate([history.finished, np.full(len(open_tasks), np.nan)])
+    at_creation = backlog_at(created, finished, all_keys, history.created, keys)
+    return BreachModel.fit(history.groups(), np.maximum(durations, 0.0), keys, at_creation)
+
+
+def _open_frame() -> TaskFrame:
+    rows = open_created_instants()
+    units = np.asarray([r[0] for r in rows], dtype=np.int64)
+    stages = np.asarray([STAGES.get(r[1], 0) for r in rows], dtype=np.int64)
+    created = np.asarray([r[2].timestamp() for r in rows], dtype=float)
+    empty = np.zeros(len(rows))
+    return TaskFrame(
+        task=empty.astype(np.int64),
+        case=empty.astype(np.int64),
+        unit=units,
+        stage=stages,
+        category=empty.astype(np.int64),
+        created=created,
+        finished=np.full(len(rows), np.nan),
+        due=np.full(len(rows), np.nan),
+        paused=empty,
+        working=empty.astype(bool),
+        calendar=empty.astype(np.int64),
+        status=empty.astype(np.int8),
+    )
+
+
+_cache: dict[str, tuple[float, BreachModel]] = {}
+_cache_lock = threading.Lock()
+
+
+def breach_model_current(*, now: dt.datetime) -> BreachModel:
+    """The model on the last `CITYOPS_BREACH_LOOKBACK_DAYS` of finished tasks, cached."""
+    with _cache_lock:
+        cached = _cache.get("model")
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+    since = now - dt.timedelta(days=settings.CITYOPS_BREACH_LOOKBACK_DAYS)
+    history = frame_read(finished_task_rows(since, now))
+    model = breach_model_fit(history, _open_frame(), now=now)
+    with _cache_lock:
+        _cache["model"] = (time.monotonic() + settings.CITYOPS_BREACH_MODEL_TTL_SECONDS, model)
+    return model
+
+
+def breach_model_forget() -> None:
+    """Drop the cached model (tests; after a history import)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A batch of open tasks with their scores and clock readings."""
+
+    frame: TaskFrame
+    scores: Scores
+    used: np.ndarray
+    left: np.ndarray
+    backlog: np.ndarray
+
+    @property
+    def used_percent(self) -> np.ndarray:
+        allotted = self.used + np.maximum(self.left, 0)
+        share = np.where(allotted > 0, self.used / np.where(allotted > 0, allotted, 1), 1.0)
+        return np.clip(np.floor(100 * share), 0, 100).astype(int)
+
+
+def tasks_score(
+    model: BreachModel, frame: TaskFrame, *, now: dt.datetime, backlog: np.ndarray
+) -> Scored:
+    """Score open tasks at `now` (backlog: open tasks of each task's unit and stage)."""
+    clocks = clocks_for(frame, until=now)
+    at = np.full(len(frame), now.timestamp())
+    used = np.maximum(clocks.between(frame, frame.created, at) - frame.paused, 0.0)
+    left = clocks.between(frame, at, frame.due)
+    keys = backlog_key(frame.unit, frame.stage)
+    scores = score(model, frame.groups(), keys, used, left, backlog)
+    return Scored(frame, scores, used, left, backlog)
+
+
+def _predictions(scored: Scored, now: dt.datetime) -> list[BreachPrediction]:
+    f, s, percent = scored.frame, scored.scores, scored.used_percent
+    return [
+        BreachPrediction(
+            task_id=int(f.task[i]),
+            case_id=int(f.case[i]),
+            unit_id=int(f.unit[i]),
+            probability=round(float(s.probability[i]), 4),
+            typical_minutes=None if np.isnan(s.typical[i]) else round(float(s.typical[i]), 1),
+            left_minutes=round(float(scored.left[i]), 1),
+            used_percent=int(percent[i]),
+            working=bool(f.working[i]),
+            backlog=int(scored.backlog[i]),
+            typical_backlog=round(float(s.usual_backlog[i]), 1),
+            basis=LEVELS[int(s.basis[i])],
+            samples=int(s.samples[i]),
+            scored_at=now,
+        )
+        for i in range(len(f))
+    ]
+
+
+def _store(predictions: list[BreachPrediction]) -> None:
+    """Insert or update the batch's rows (one statement); `warned_at` is never overwritten."""
+    BreachPrediction.objects.bulk_create(
+        predictions,
+        update_conflicts=True,
+        unique_fields=["task"],
+        update_fields=UPDATED_FIELDS,
+        batch_size=2000,
+    )
+
+
+# --- early warnings --------------------------------------------------------------------------
+
+
+def _warn_candidates(predictions: list[BreachPrediction]) -> list[BreachPrediction]:
+    level = settings.CITYOPS_BREACH_WARN_PROBABILITY
+    before = settings.CITYOPS_SLA_AT_RISK_PERCENT
+    return [p for p in predictions if p.probability >= level and p.used_percent < before]
+
+
+def _claim(task_id: int, now: dt.datetime) -> bool:
+    """Mark the task warned unless some sweep did: a conditional UPDATE, no row lock held."""
+    claimed = BreachPrediction.objects.filter(task_id=task_id, warned_at__isnull=True)
+    return claimed.update(warned_at=now) == 1
+
+
+def _warn(candidates: list[BreachPrediction], now: dt.datetime) -> int:
+    """The early warning of each candidate not warned before: event, webhook, notification."""
+    if not candidates:
+        return 0
+    by_task = {p.task_id: p for p in candidates}
+    fresh = BreachPrediction.objects.filter(task_id__in=list(by_task), warned_at__isnull=True)
+    unwarned = list(fresh.values_list("task_id", flat=True))  # most were warned long ago
+    if not unwarned:
+        return 0
+    with transaction.atomic():
+        claimed = [task_id for task_id in unwarned if _claim(task_id, now)]
+        tasks = CaseTask.objects.filter(task_id__in=claimed).select_related(
+            "case", "case__category", "unit"
+        )
+        events, notices, heads = [], [], {}
+        for task in tasks:
+            prediction = by_task[task.task_id]
+            reason = breach_reason(
+                prediction, unit=task.unit, category=task.case.category, stage=task.stage
+            )
+            events.append(_event(task, prediction, reason, now))
+            if task.unit_id not in heads:
+                heads[task.unit_id] = tuple(
+                    users_holding(Role.UNIT_HEAD, [task.unit_id]).values_list("pk", flat=True)
+                )
+            notices.append(_notice(task, prediction, reason, heads[task.unit_id]))
+        events_record_many(events)
+        notify_many(notices)
+    return len(events)
+
+
+def _event(task: CaseTask, prediction: BreachPrediction, reason: str, now: dt.datetime):
+    return event_new(
+        case=task.case,
+        task=task,
+        action=PREDICTED_BREACH_ACTION,
+        stage_from=task.stage,
+        stage_to=task.stage,
+        unit_id=task.unit_id,
+        created_at=now,
+        payload={
+            "probability": prediction.probability,
+            "used_percent": prediction.used_percent,
+            "left_minutes": prediction.left_minutes,
+            "typical_minutes": prediction.typical_minutes,
+            "backlog": prediction.backlog,
+            "basis": prediction.basis,
+            "samples": prediction.samples,
+            "due_at": task.due_at.isoformat() if task.due_at else None,
+            "reason": reason,
+        },
+    )
+
+
+def _notice(task: CaseTask, prediction: BreachPrediction, reason: str, users: tuple) -> Notice:
+    title = _("Likely to miss its deadline (%(percent)d %%): %(stage)s of case %(number)s") % {
+        "percent": percent(prediction.probability),
+        "stage": task.get_stage_display(),
+        "number": task.case.number,
+    }
+    due = display.when(task.due_at) if task.due_at else "—"
+    body = _("%(reason)s Due %(due)s.") % {"reason": reason, "due": due}
+    return Notice(users=users, kind="sla_predicted", title=title, body=body, case=task.case)
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    scored: int
+    warned: int
+    removed: int
+    seconds: float
+
+
+def _backlog_of(frame: TaskFrame, counts: dict[tuple[int, int], int]) -> np.ndarray:
+    pairs = zip(frame.unit.tolist(), frame.stage.tolist(), strict=True)
+    return np.asarray([counts.get(pair, 0) for pair in pairs], dtype=np.int64)
+
+
+def _remove_ended() -> int:
+    """Predictions of tasks that ended, were paused or lost their due time."""
+    ended = BreachPrediction.objects.exclude(task__status__in=(TaskStatus.OPEN, TaskStatus.CLAIMED))
+    removed = ended.delete()[0]
+    stopped = BreachPrediction.objects.filter(task__paused_since__isnull=False)
+    return removed + stopped.delete()[0]
+
+
+def breach_sweep(*, now: dt.datetime | None = None, batch: int = 5000) -> SweepResult:
+    """Score every running open task, store the predictions, send the due early warnings."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    model = breach_model_current(now=now)
+    counts = open_backlog()
+    scored = warned = 0
+    after = 0
+    while True:
+        rows = open_task_rows(after, batch)
+        if not rows:
+            break
+        frame = frame_of(rows)
+        result = tasks_score(model, frame, now=now, backlog=_backlog_of(frame, counts))
+        predictions = _predictions(result, now)
+        with transaction.atomic():
+            _store(predictions)
+        warned += _warn(_warn_candidates(predictions), now)
+        scored += len(rows)
+        after = int(frame.task[-1])
+        if len(rows) < batch:
+            break
+    removed = _remove_ended()
+    return SweepResult(scored, warned, removed, time.monotonic() - started)
+
+
+def breach_sweep_job() -> None:
+    """The periodic job (cityops.periodic): one sweep now."""
+    breach_sweep()

@@ -1,0 +1,32 @@
+"""`seed_demo` leaves a few predicted breaches and one hotspot on the supervisor's board, and
+seeding again adds neither a second burst nor a second alert."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from intelligence.models import BreachPrediction, HotspotAlert
+from workflows.models import Case
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_predicted_breaches_and_a_hotspot(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    level = settings.CITYOPS_BREACH_WARN_PROBABILITY
+    predicted = BreachPrediction.objects.filter(probability__gte=level)
+    assert predicted.count() >= 2
+    assert predicted.filter(warned_at__isnull=False).exists()
+    assert HotspotAlert.objects.filter(status="active").count() == 1
+
+    client = Client(headers={"accept-language": "en"})
+    client.login(username="supervisor", password=settings.DEMO_PASSWORD)
+    page = client.get("/board/").content.decode()
+    assert "SANI usually needs" in page and "reports of 暴露垃圾 in 3 days" in page
+
+    cases = Case.objects.count()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Case.objects.count() == cases
+    assert HotspotAlert.objects.count() == 1
