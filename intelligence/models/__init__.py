@@ -1,1 +1,4 @@
-"""The intelligence app's tables, one module per concern; re-exported here for Django."""
+from .history import ImportedCase
+from .suggestions import SuggestionLog, SuggestionModel, Surface, Taken
+
+__all__ = ["ImportedCase", "SuggestionLog", "SuggestionModel", "Surface", "Taken"]
