@@ -43,6 +43,7 @@ SUBUNITS = {
     "ENF": ["ENF", "ENF-E"],
     "WATER": ["WATER"],
 }
+OLD_TEXT_CHOICES = {"01": 4, "02": 4, "03": 3, "04": 3, "05": 4}
 RESULTS = ["已清理完毕", "已修复", "已责令整改", "已更换", "已疏通"]
 REVIEW_FLOW = "workflows/flows.review_flow.ReviewFlow"
 ROLES = {
@@ -370,6 +371,8 @@ def seed_history(*, days: int = 150, per_day: tuple[int, int] = (10, 26), seed: 
             at = local + dt.timedelta(minutes=rng.uniform(0, 600))
             category = rng.choice(categories)
             cell = rng.choice(cells)
+            # The short texts this draw once picked: kept, so the walks stay the same cases.
+            rng.choice(range(OLD_TEXT_CHOICES.get(category.major_code, 4)))
             case = Case(
                 city=city,
                 category=category,

@@ -51,21 +51,26 @@ class Suggestion:
 
 # --- the active model, loaded once per process and version ---------------------------------
 
-_loaded: tuple[int, str, TextModel] | None = None
+_loaded: tuple[tuple, str, TextModel] | None = None
 _loading = threading.Lock()
 
 
 def active_model() -> tuple[str, TextModel] | None:
     """The active version and its model (loaded again only when another version is active)."""
     global _loaded
-    row = SuggestionModel.objects.filter(is_active=True).values_list("pk", "version").first()
+    row = (
+        SuggestionModel.objects.filter(is_active=True)
+        .values_list("pk", "created_at", "version")
+        .first()
+    )
     if row is None:
         return None
-    if _loaded is None or _loaded[0] != row[0]:
+    key = row[:2]  # id and time: a re-used id (a test database) is another version
+    if _loaded is None or _loaded[0] != key:
         with _loading:
-            if _loaded is None or _loaded[0] != row[0]:
+            if _loaded is None or _loaded[0] != key:
                 data = SuggestionModel.objects.values_list("artifact", flat=True).get(pk=row[0])
-                _loaded = (row[0], row[1], TextModel.loads(bytes(data)))
+                _loaded = (key, row[2], TextModel.loads(bytes(data)))
     return _loaded[1], _loaded[2]
 
 
@@ -189,6 +194,8 @@ def _rule(category: Category, cell: GridCell | None) -> dict | None:
 
 
 def _keyword_suggest(text: str, category: Category | None, cell: GridCell | None) -> Suggestion:
+    """Categories whose names' words are in the text (more of the name: better), their units
+    by the routing rules; a given category comes first."""
     found = set(words(text)) | _bigrams(text.lower())
     scored: list[tuple[float, Category, list[str]]] = []
     for cat in _active_categories():
@@ -196,7 +203,15 @@ def _keyword_suggest(text: str, category: Category | None, cell: GridCell | None
         major_terms = set(words(cat.major_name)) | _bigrams(cat.major_name)
         hits = sorted(t for t in name_terms & found if len(t) >= 2)
         major_hits = sorted(t for t in (major_terms - name_terms) & found if len(t) >= 2)
-        score = len(hits) + 0.5 * len(major_hits) + (5 if category and cat.pk == category.pk else 0)
+        covered = {
+            i + k
+            for t in hits
+            for i in range(len(cat.name))
+            if cat.name.startswith(t, i)
+            for k in range(len(t))
+        }
+        score = len(hits) + len(covered) / len(cat.name) + 0.5 * len(major_hits)
+        score += 5 if category and cat.pk == category.pk else 0
         if score > 0:
             scored.append((score, cat, hits + major_hits))
     scored.sort(key=lambda s: (-s[0], s[1].code))

@@ -196,3 +196,11 @@ def weekly_training() -> None:
         return
     with contextlib.suppress(TooLittleHistory):
         suggestion_model_train()
+
+
+def demo_model_train(*, history_written: bool) -> SuggestionModel | None:
+    """The demo seeding: a version when history was just written or none is active (seeding
+    again must not pile up versions)."""
+    if not history_written and SuggestionModel.objects.filter(is_active=True).exists():
+        return None
+    return suggestion_model_train()
