@@ -101,7 +101,7 @@ def history_file(tmp_path):
 
 
 @pytest.fixture
-def trained(demo, history_file):
+def trained(demo, history_file):  # noqa: F811  (the imported fixture)
     """The demo city with 200 imported closed cases and a model trained on them (active)."""
     history_import(path=history_file)
     return suggestion_model_train()
