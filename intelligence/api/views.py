@@ -145,12 +145,12 @@ class DispatchSuggestionView(APIView):
             case = Case.objects.filter(pk=data["case"]).first() if data.get("case") else None
             if case is not None and not can_view_case(request.user, case):
                 case = None
-            choices = (
-                suggestion.categories if data["surface"] == Surface.REPORT else suggestion.units
-            )
+            kind = data.get("choose", "unit")
+            choices = suggestion.categories if kind == "category" else suggestion.units
             body["log"] = suggestion_shown(
                 actor=request.user,
                 surface=data["surface"],
+                kind=kind,
                 suggested=[c.code for c in choices],
                 model_version=suggestion.model,
                 case=case,
