@@ -24,7 +24,7 @@ def test_versions_figures_acceptance_and_roll_back(trained, staff_client, users)
     assert f"{newer.metrics['unit']['top1'] * 100:.1f} %" in page
     assert "the first one 50.0 %, one of them 75.0 %, of 4 decisions" in page
     response = client.post(
-        URL, {"action": "activate", "_selected_action": [trained.pk]}, follow=True
+        URL, {"action": "activate", "index": 0, "_selected_action": [trained.pk]}, follow=True
     )
     assert f"{trained.version} is active." in response.content.decode()
     assert SuggestionModel.objects.get(is_active=True) == trained
