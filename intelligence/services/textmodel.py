@@ -138,6 +138,7 @@ class TextModel:
         # Features × classes, C order: a sparse row times it reads nnz rows (sklearn's own
         # predict_proba copies coef_.T on every call: ~60 ms with 240 classes).
         clf.weights_ = np.ascontiguousarray(clf.coef_.T)
+        clf.coef_ = None  # stored once (the artifact), read through weights_ only
         return clf
 
     # --- use --------------------------------------------------------------------------------
@@ -192,8 +193,9 @@ class TextModel:
     def _terms(self, clf, x, row: int, n: int = 5) -> list[str]:
         """The features that pushed towards this class most: jieba's words first, character
         n-grams only when too few words weighed (one part of another is shown once)."""
-        coef = clf.coef_[row if clf.coef_.shape[0] > 1 else 0]
-        if clf.coef_.shape[0] == 1 and row == 0:
+        binary = clf.weights_.shape[1] == 1
+        coef = clf.weights_[:, 0 if binary else row]
+        if binary and row == 0:
             coef = -coef  # binary: coef_ speaks for the second class
         idx, values = x.indices, x.data * coef[x.indices]
         n_words = len(self.word_vec.vocabulary_)
