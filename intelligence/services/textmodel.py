@@ -30,6 +30,7 @@ jieba.setLogLevel(logging.WARNING)
 
 ALGORITHM = "jieba words + char 1-3-grams TF-IDF, logistic SGD, cosine neighbours"
 WORD = re.compile(r"\w", re.UNICODE)
+WORDS_ONLY = re.compile(r"\w+", re.UNICODE)
 SNIPPET = 60
 
 
@@ -208,7 +209,9 @@ class TextModel:
                 if (idx[j] < n_words) != words_only:
                     continue
                 term = str(self.terms[idx[j]]).strip()
-                if len(term) < 2 or any(term in p or p in term for p in picked):
+                if len(term) < 2 or not WORDS_ONLY.fullmatch(term):
+                    continue  # a character n-gram across punctuation or a space
+                if any(term in p or p in term for p in picked):
                     continue
                 picked.append(term)
         return picked
