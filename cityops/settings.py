@@ -351,6 +351,12 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "seconds": env.float("CITYOPS_HOTSPOT_INTERVAL_SECONDS", default=900.0),
     },
     {
+        # Dispatch suggestions: a new model version from the closed cases (intelligence).
+        "name": "suggestions-train",
+        "func": "intelligence.services.train.weekly_training",
+        "seconds": 7 * 24 * 3600,
+    },
+    {
         "name": "token-purge",
         "func": "workflows.integrations.tokens.purge_expired",
         "seconds": 3600,
@@ -361,6 +367,12 @@ CITYOPS_PERIODIC_JOBS: list[dict] = [
         "seconds": 3600,
     },
 ]
+
+# Dispatch suggestions (intelligence): fewer closed cases than this is a cold start (keyword
+# matching on category names and the routing rules); the most recent N closed cases are kept
+# for "similar past cases".
+CITYOPS_SUGGEST_MIN_CASES = env.int("CITYOPS_SUGGEST_MIN_CASES", default=100)
+CITYOPS_SUGGEST_NEIGHBOURS = env.int("CITYOPS_SUGGEST_NEIGHBOURS", default=50000)
 
 # Password of the demo accounts created by `manage.py seed_demo`.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cityops-demo")

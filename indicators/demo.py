@@ -27,6 +27,7 @@ from departments.models import GridCell, Unit
 from workflows.models import Case, CaseEvent, CaseSequence, CaseTask, Category
 from workflows.sla.deadlines import case_calendar, stage_limit
 
+from .demo_texts import complaint_text
 from .facts import facts_rebuild
 
 FLOW = "workflows/flows.case_flow.CaseFlow"
@@ -42,14 +43,7 @@ SUBUNITS = {
     "ENF": ["ENF", "ENF-E"],
     "WATER": ["WATER"],
 }
-TEXTS = {
-    "01": ["井盖破损，存在安全隐患", "路灯不亮", "消防栓漏水", "垃圾箱破损"],
-    "02": ["人行道积水", "绿地内垃圾", "道路破损坑洼", "雨水井堵塞"],
-    "03": ["行道树倒伏", "草坪被踩踏", "绿篱缺株"],
-    "04": ["自来水管破裂", "下水道冒溢", "井盖缺失"],
-    "05": ["占道经营", "店外经营", "乱堆物料", "违规户外广告"],
-}
-DEFAULT_TEXTS = ["暴露垃圾", "道路不洁", "乱贴小广告", "渣土撒漏"]
+OLD_TEXT_CHOICES = {"01": 4, "02": 4, "03": 3, "04": 3, "05": 4}
 RESULTS = ["已清理完毕", "已修复", "已责令整改", "已更换", "已疏通"]
 REVIEW_FLOW = "workflows/flows.review_flow.ReviewFlow"
 ROLES = {
@@ -343,6 +337,7 @@ def seed_history(*, days: int = 150, per_day: tuple[int, int] = (10, 26), seed: 
     if Case.objects.filter(created_at__lt=now - dt.timedelta(days=3)).exists():
         return 0
     rng = random.Random(seed)
+    words = random.Random(seed + 1)  # its own sequence: the walks stay what they were
     user_model = get_user_model()
     ctx = {
         "users": {
@@ -376,13 +371,14 @@ def seed_history(*, days: int = 150, per_day: tuple[int, int] = (10, 26), seed: 
             at = local + dt.timedelta(minutes=rng.uniform(0, 600))
             category = rng.choice(categories)
             cell = rng.choice(cells)
-            major = TEXTS.get(category.major_code, DEFAULT_TEXTS)
+            # The short texts this draw once picked: kept, so the walks stay the same cases.
+            rng.choice(range(OLD_TEXT_CHOICES.get(category.major_code, 4)))
             case = Case(
                 city=city,
                 category=category,
                 grid=cell,
                 area=cell.area,
-                description=f"{cell.name}：{rng.choice(major)}（{category.name}）",
+                description=complaint_text(words, category.name, cell.name),
                 address=f"{cell.area.name} {cell.name}",
                 source=rng.choices(
                     ["inspector", "hotline", "public_app", "sensor"], [55, 30, 12, 3]

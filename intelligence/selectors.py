@@ -1,5 +1,6 @@
 """Reads for the breach model and the supervisor pages: task rows as arrays (TaskFrame), the
-predictions and hotspots a user may see, and the repeated-report spots of the hotline."""
+predictions and hotspots a user may see, the repeated-report spots of the hotline, and how often
+the dispatch suggestions were taken."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from workflows.access import case_oversight_q, task_oversight_q
 from workflows.models import Case, CaseStatus, CaseTask, Category, Stage, TaskStatus
 
 from .breach_model import Groups
-from .models import BreachPrediction, HotspotAlert, HotspotStatus
+from .models import BreachPrediction, HotspotAlert, HotspotStatus, SuggestionLog, Taken
 from .worktime import WorkingClock
 
 OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
@@ -243,3 +244,41 @@ def category_names() -> dict[int, str]:
 
 def unit_names() -> dict[int, str]:
     return dict(Unit.objects.values_list("pk", "name"))
+
+
+# --- dispatch suggestions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    decided: int
+    first: int
+    other: int
+    none: int
+
+    @property
+    def rate(self) -> float | None:
+        """The share of decisions that took the first suggestion."""
+        return self.first / self.decided if self.decided else None
+
+    @property
+    def any_rate(self) -> float | None:
+        """The share that took one of the suggestions."""
+        return (self.first + self.other) / self.decided if self.decided else None
+
+
+def suggestion_acceptance(
+    *, since: dt.datetime | None = None, model_version: str | None = None
+) -> Acceptance:
+    rows = SuggestionLog.objects.exclude(taken="")
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if model_version is not None:
+        rows = rows.filter(model_version=model_version)
+    counts = rows.aggregate(
+        decided=Count("id"),
+        first=Count("id", filter=Q(taken=Taken.FIRST)),
+        other=Count("id", filter=Q(taken=Taken.OTHER)),
+        none=Count("id", filter=Q(taken=Taken.NONE)),
+    )
+    return Acceptance(**counts)

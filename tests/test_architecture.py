@@ -90,7 +90,8 @@ LAYERS: list[tuple[str, str]] = [
                    "indicators.templatetags indicators.templatetags.* "
                    "intelligence.api intelligence.api.* intelligence.urls intelligence.admin "
                    "intelligence.apps intelligence.management* intelligence.views "
-                   "intelligence.views.* intelligence.presenters intelligence.templatetags* operations.views "
+                   "intelligence.views.* intelligence.presenters intelligence.templatetags* "
+                   "operations.views "
                    "operations.apps operations.admin"),
     # The project wires the apps together.
     ("project top", "cityops.urls cityops.wsgi cityops.asgi"),

@@ -1,4 +1,13 @@
+"""Fixtures of the intelligence tests: for breach prediction and hotspots, a category and
+hand-written task histories; for dispatch suggestions, the demo city (tests.workflows), a small
+labelled history as a file in the import_history format, and a model trained on it."""
+
+from __future__ import annotations
+
+import csv
 import datetime as dt
+import random
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,6 +18,17 @@ from viewflow.workflow.models import Task
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import Unit
 from intelligence.services.breach import breach_model_forget
+from intelligence.services.history import history_import
+from intelligence.services.train import suggestion_model_train
+from tests.workflows.conftest import (  # noqa: F401  (fixtures)
+    api,
+    chromium,
+    demo,
+    png,
+    staff_client,
+    users,
+    walk,
+)
 from workflows.models import CaseTask, Category, CategoryScheme, TaskStatus
 from workflows.services.cases import CaseReport, case_report
 from workflows.services.outcomes import task_complete
@@ -105,3 +125,88 @@ def past_tasks(template: CaseTask, spans: list[tuple[dt.datetime, dt.datetime, d
             )
         )
     return CaseTask.objects.bulk_create(rows)
+
+
+COLUMNS = ["reported_at", "text", "unit", "category", "closed_at", "lat", "lng", "external_id"]
+PHRASES = {
+    "SANI": (
+        "GB/T 30428.2/event/0102",
+        [
+            "路边堆着一大堆生活垃圾",
+            "垃圾桶满了没人清理",
+            "绿化带里有很多垃圾袋",
+            "人行道上垃圾很多很脏",
+            "门口的垃圾发臭了",
+        ],
+    ),
+    "MUNI": (
+        "GB/T 30428.2/component/0118",
+        ["路灯晚上不亮", "这条路的路灯坏了", "路灯一直闪烁", "路灯杆歪了灯也不亮"],
+    ),
+    "ENF": (
+        "GB/T 30428.2/event/0504",
+        [
+            "店家把桌子摆到人行道上经营",
+            "饭店占用人行道摆摊经营",
+            "商户在门外经营占道",
+            "水果店把货摆在店外经营",
+        ],
+    ),
+    "WATER": (
+        "GB/T 30428.2/event/0404",
+        ["下水道堵了污水冒出来", "排水管道堵塞返水", "雨水井堵塞积水", "下水道返臭水"],
+    ),
+}
+PLACES = ["东街", "西街", "人民路", "解放路", "菜市场", "学校门口", "公园旁边", "地铁口"]
+ENDINGS = ["", "，请尽快处理", "，好几天了", "。"]
+# Unseen texts (no phrase above word for word) and the unit that handles each.
+UNSEEN = {
+    "菜市场后面的下水道又堵住了，污水流了一地": "WATER",
+    "晚上整条街的路灯都不亮，太黑了": "MUNI",
+    "烧烤店把桌椅摆到人行道上经营": "ENF",
+    "楼下的生活垃圾三天没人清理了": "SANI",
+}
+
+
+def history_rows(per_unit: int = 50, seed: int = 7, start: dt.datetime | None = None):
+    rng = random.Random(seed)
+    start = start or dt.datetime(2026, 1, 5, 9, 0)
+    rows = []
+    for i in range(per_unit * len(PHRASES)):
+        unit = list(PHRASES)[i % len(PHRASES)]
+        category, phrases = PHRASES[unit]
+        at = start + dt.timedelta(hours=5 * i)
+        text = f"{rng.choice(PLACES)}{rng.choice(phrases)}{rng.choice(ENDINGS)}"
+        rows.append(
+            {
+                "reported_at": at.strftime("%Y-%m-%d %H:%M"),
+                "text": text,
+                "unit": unit,
+                "category": category,
+                "closed_at": (at + dt.timedelta(hours=20)).strftime("%Y-%m-%d %H:%M"),
+                "lat": "",
+                "lng": "",
+                "external_id": f"LEGACY-{i:05d}",
+            }
+        )
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict], encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def history_file(tmp_path):
+    return write_csv(tmp_path / "history.csv", history_rows())
+
+
+@pytest.fixture
+def trained(demo, history_file):  # noqa: F811  (the imported fixture)
+    """The demo city with 200 imported closed cases and a model trained on them (active)."""
+    history_import(path=history_file)
+    return suggestion_model_train()

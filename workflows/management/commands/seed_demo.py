@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from departments.demo import seed_accounts, seed_organisation
 from indicators.demo import seed_history
 from intelligence.demo import seed_intelligence
+from intelligence.services.train import TooLittleHistory, demo_model_train
 from workflows.demo import seed_cases, seed_orders, seed_short_limit_category
 from workflows.models import CategoryScheme
 from workflows.services.categories import categories_import
@@ -48,6 +49,13 @@ class Command(BaseCommand):
         cases = seed_cases(scheme_id=org.city.category_scheme_id)
         history = seed_history()  # months of ended cases for the indicator pages
         orders = seed_orders()
+        try:  # dispatch suggestions learn from that history (a few seconds)
+            model = demo_model_train(history_written=history > 0)
+        except TooLittleHistory as exc:
+            self.stdout.write(str(exc))
+        else:
+            if model is not None:
+                self.stdout.write(f"Dispatch-suggestion model {model.version} trained.")
         # Last: a burst of reports, then a breach sweep and a hotspot scan over everything.
         burst, sweep, scan = seed_intelligence(scheme_id=org.city.category_scheme_id)
         self.stdout.write(
