@@ -70,8 +70,15 @@ def plain(c, case, days: int, radius: float):
         "SELECT id, lat, lng FROM workflows_case WHERE status = 'open' AND created_at >= %s"
         " AND id <> %s AND category_id = %s AND lat BETWEEN %s AND %s AND lng BETWEEN %s AND %s"
         " ORDER BY created_at DESC LIMIT 20",
-        [since, case.pk, case.category_id, case.lat - dlat, case.lat + dlat,
-         case.lng - dlng, case.lng + dlng],
+        [
+            since,
+            case.pk,
+            case.category_id,
+            case.lat - dlat,
+            case.lat + dlat,
+            case.lng - dlng,
+            case.lng + dlng,
+        ],
     )
     c.fetchall()
     c.execute(
@@ -102,8 +109,10 @@ def main() -> None:
         return
     started = time.perf_counter()
     total = seed(args.open, args.seed_timeout)
-    print(f"Database {database_label()}: {total} open bench cases (seeded in "
-          f"{time.perf_counter() - started:.1f} s); {machine_note()}")
+    print(
+        f"Database {database_label()}: {total} open bench cases (seeded in "
+        f"{time.perf_counter() - started:.1f} s); {machine_note()}"
+    )
     ids = list(Case.objects.filter(address=MARK).values_list("pk", flat=True)[:20000])
     probes = list(Case.objects.filter(pk__in=random.Random(1).sample(ids, args.probes)))
     days, radius = settings.CITYOPS_DUPLICATE_DAYS, settings.CITYOPS_DUPLICATE_METRES
@@ -124,8 +133,10 @@ def main() -> None:
     print(table(["path", "probes", "p50 ms", "p95 ms"], rows))
     p95 = percentile(ours, 95)
     verdict = "met" if p95 <= GOAL_MS else "MISSED"
-    print(f"candidates found: {found}; p95 {p95:.2f} ms (goal <= {GOAL_MS:.0f} ms: {verdict}); "
-          f"ratio to the ceiling's p95: {p95 / percentile(ceiling, 95):.2f}x")
+    print(
+        f"candidates found: {found}; p95 {p95:.2f} ms (goal <= {GOAL_MS:.0f} ms: {verdict}); "
+        f"ratio to the ceiling's p95: {p95 / percentile(ceiling, 95):.2f}x"
+    )
 
 
 if __name__ == "__main__":
