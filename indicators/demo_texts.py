@@ -39,7 +39,6 @@ BY_NAME: dict[str, list[str]] = {
         "路灯一闪一闪的，好几天了",
         "路灯杆被车撞歪了，灯罩掉在地上",
         "小区门口马路上的路灯白天还亮着，浪费电",
-        "street lights on this road have been out for a week",
     ],
     "报刊亭": [
         "报刊亭关门很久了，亭子破旧还贴满了纸",
@@ -64,7 +63,6 @@ BY_NAME: dict[str, list[str]] = {
         "公厕里的冲水坏了，味道很大",
         "公共厕所洗手池没水，地面很脏",
         "公厕门锁坏了，晚上也不开门",
-        "the public toilet near the park is dirty and the taps do not work",
     ],
     "垃圾箱": [
         "路边的果皮箱被人砸坏了，垃圾散出来",
@@ -84,13 +82,11 @@ BY_NAME: dict[str, list[str]] = {
         "一楼住户在院子里私自搭了个彩钢棚",
         "楼顶有人违规加盖了一间房",
         "商户把门前空地围起来搭了个棚子做仓库",
-        "someone built an illegal shed on the pavement in front of the shop",
     ],
     "暴露垃圾": [
         "路边一大堆生活垃圾没人清理，臭气熏天",
         "绿化带里被人扔了很多垃圾袋",
         "小区外面墙角堆着垃圾，已经好几天了",
-        "there is a pile of rubbish by the roadside that nobody collects",
     ],
     "积存垃圾渣土": [
         "空地上倒了很多建筑垃圾和渣土",
@@ -145,7 +141,6 @@ BY_NAME: dict[str, list[str]] = {
         "人行道地砖松动翘起，下雨一踩就溅水",
         "路面开裂下陷，电动车容易摔倒",
         "沥青路面坑坑洼洼，积了很多水",
-        "there is a big pothole in the road near the school",
     ],
     "路面塌陷": [
         "路面突然塌了一个洞，已经有车陷进去了",
@@ -155,13 +150,11 @@ BY_NAME: dict[str, list[str]] = {
         "地下的自来水管爆了，水一直往外冒",
         "路边水管破裂，马路上全是水",
         "小区外面供水管漏水，水流成河",
-        "a water main burst and the street is flooded",
     ],
     "下水道堵塞": [
         "下水道堵了，污水从井里冒出来",
         "排水管道不通，一下雨整条街都淹了",
         "路口的雨水井往外返水，味道很臭",
-        "the drain is blocked and sewage overflows onto the street",
     ],
     "无照经营游商": [
         "有流动摊贩推着三轮车在路口卖水果",
@@ -187,7 +180,6 @@ BY_NAME: dict[str, list[str]] = {
         "商店门口的音箱整天大声放音乐，吵得受不了",
         "KTV半夜还很吵，影响休息",
         "店铺用喇叭循环叫卖，声音特别大",
-        "the shop plays loud music on speakers all day long",
     ],
     "露天烧烤": [
         "晚上路边有人露天烧烤，油烟很大",
@@ -259,7 +251,5 @@ def complaint_text(rng: random.Random, category_name: str, place: str) -> str:
     """A complaint about a category's problem at a place, in one of several phrasings."""
     texts = BY_NAME.get(category_name) or [f"{category_name}问题需要处理"]
     text = rng.choice(texts)
-    if text.isascii():
-        return f"{text} ({place})"
     near = rng.choice(["", "附近", "这里"])
     return f"{rng.choice(OPENINGS)}{place}{near}{text}{rng.choice(ENDINGS)}"
