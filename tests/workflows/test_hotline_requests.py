@@ -155,6 +155,7 @@ def test_a_citizens_case_turned_into_a_hotline_order(hotline, users, api):  # no
 
     from workflows.models import Case, CaseStatus, Category
     from workflows.services.cases import CaseReport, case_report
+    from workflows.services.outcomes import allowed_outcomes
 
     def report(source):
         return case_report(
@@ -199,12 +200,16 @@ def test_a_citizens_case_turned_into_a_hotline_order(hotline, users, api):  # no
     second = report("public_app")
     task = CaseTask.objects.get(case=second, stage=Stage.INTAKE)
     assert clerk.post(f"/tasks/{task.pk}/claim/").status_code == 302
+    task.refresh_from_db()
+    assert "to_hotline" in allowed_outcomes(users("intake"), task)
     form = {"outcome": "to_hotline", "hotline_category": category.pk, "request_type": "help"}
     assert clerk.post(f"/tasks/{task.pk}/complete/", form).status_code == 302
     assert HotlineOrder.objects.get(from_case=second).request_type == "help"
     own = report("inspector")
     task = CaseTask.objects.get(case=own, stage=Stage.INTAKE)
     assert clerk.post(f"/tasks/{task.pk}/claim/").status_code == 302
+    task.refresh_from_db()
+    assert "to_hotline" not in allowed_outcomes(users("intake"), task)  # not even offered
     assert clerk.post(f"/tasks/{task.pk}/complete/", form).status_code == 400
     assert (
         Case.objects.get(pk=own.pk).is_open

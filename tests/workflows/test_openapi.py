@@ -28,10 +28,11 @@ def openapi(client) -> dict:
 
 def test_every_api_operation_is_described(openapi):
     from indicators.api.urls import urlpatterns as indicator_patterns
+    from intelligence.api.urls import urlpatterns as intelligence_patterns
     from workflows.api.urls import urlpatterns
 
     described = set(openapi["paths"])
-    assert len(described) == len(urlpatterns) + len(indicator_patterns)
+    assert len(described) == len(urlpatterns) + len(indicator_patterns) + len(intelligence_patterns)
     assert all(path.startswith("/api/v1/") for path in described)
 
 

@@ -85,6 +85,7 @@ def _row_of(task: CaseTask) -> TaskRow:
         case_id=case.pk,
         case_number=case.number,
         case_address=case.address,
+        case_source=case.source,
         category_name=case.category.name,
         area_name=case.area.name if case.area_id else None,
         grid_code=case.grid.code if case.grid_id else None,

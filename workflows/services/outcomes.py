@@ -15,7 +15,7 @@ from ..models import ArchiveType, Case, CaseStatus, CaseTask, PhotoKind, Stage, 
 from ..selectors.lookups import case_by_ref, unit_by_ref
 from .errors import Conflict
 from .events import event_record
-from .hotline import order_from_case, order_from_case_check
+from .hotline import CITIZEN_SOURCES, order_from_case, order_from_case_check
 from .invariants import refuse_if_other_tasks_open, refuse_if_request_outstanding
 from .photos import photos_attach, photos_validate
 from .requests import review_apply
@@ -40,10 +40,17 @@ CASE_FIELDS_MOVED = [
 
 
 def allowed_outcomes(actor, task: CaseTask) -> list[str]:
-    """The outcomes the actor may choose now: those of the stage, once they hold the task."""
+    """The outcomes the actor may choose now: those of the stage, once they hold the task; a
+    case becomes a 12345 order only when a citizen reported it. `task` is a CaseTask or a
+    list's TaskRow (which carries its case's source)."""
     if task.status != TaskStatus.CLAIMED or task.owner_id != getattr(actor, "pk", None):
         return []
-    return STAGES[task.stage].outcome_names
+    names = STAGES[task.stage].outcome_names
+    if "to_hotline" in names:
+        source = getattr(task, "case_source", None) or task.case.source
+        if source not in CITIZEN_SOURCES:
+            names = [name for name in names if name != "to_hotline"]
+    return names
 
 
 def _text(data: dict, name: str) -> str:

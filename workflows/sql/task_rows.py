@@ -64,6 +64,7 @@ class TaskRow:
     case_id: int
     case_number: str
     case_address: str
+    case_source: str
     category_name: str
     area_name: str | None
     grid_code: str | None
@@ -124,6 +125,7 @@ def _select() -> tuple[str, Converters]:
         *map(own, ("paused_since", "paused_minutes", "case")),
         (case("number"), _field(Case, "number")),
         (case("address"), _field(Case, "address")),
+        (case("source"), _field(Case, "source")),
         _name_of(Category, "name", case("category")),
         _name_of(Unit, "name", case("area")),
         _name_of(GridCell, "code", case("grid")),
