@@ -79,6 +79,7 @@ DERIVED_LABELS = {
     "replied by": _("replied by"),
     "reported by": _("reported by"),
     "request hash": _("request hash"),
+    "request type": _("request type"),
     "requested by": _("requested by"),
     "response headers": _("response headers"),
     "resumed at": _("resumed at"),
