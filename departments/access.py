@@ -12,7 +12,6 @@ from django.db.models import Q
 
 from .models import Membership, Role
 from .reference import Snapshot, reference_snapshot
-from .selectors import unit_descendant_ids
 
 # Roles whose holders see every case in the units they hold (read access, not task action).
 OVERSEEING_ROLES = (Role.SUPERVISOR, Role.ADMIN)
@@ -54,12 +53,27 @@ def staff_scope(user) -> StaffScope:
     cached = getattr(user, "_cityops_scope", None)
     if cached is not None:
         return cached
-    memberships = list(
-        Membership.objects.filter(user=user).values_list("unit_id", "role", "include_subunits")
+    memberships = Membership.objects.filter(user=user).values_list(
+        "unit_id", "role", "include_subunits"
     )
+    return staff_scope_remember(user, list(memberships))
+
+
+def staff_scope_remember(
+    user, memberships: list[tuple[int, str, bool]], snapshot: Snapshot | None = None
+) -> StaffScope:
+    """The scope of `user` from its membership rows `(unit id, role, include sub-units)`,
+    remembered on the user object for the rest of the request.
+
+    Sub-units come from the reference snapshot's unit tree. Callers that read the memberships
+    with something else (the API's token statement reads them with the token, and the
+    reference generation with them) pass the `snapshot` of that generation.
+    """
+    if snapshot is None and any(subunits for _unit, _role, subunits in memberships):
+        snapshot = reference_snapshot()
     pairs: set[tuple[int, str]] = set()
     for unit_id, role, subunits in memberships:
-        units = unit_descendant_ids([unit_id]) if subunits else {unit_id}
+        units = snapshot.units.descendant_ids([unit_id]) if subunits else {unit_id}
         pairs.update((u, role) for u in units)
     scope = StaffScope(user.pk, frozenset(pairs), bool(user.is_superuser))
     user._cityops_scope = scope

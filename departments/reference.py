@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -91,13 +91,18 @@ class UnitTree:
     kind_of: dict[int, str]
     scheme_of: dict[int, int | None]  # the category scheme a city uses
     ordered: tuple[int, ...]  # every unit id, in the units' own order (by code)
+    children_of: dict[int | None, tuple[int, ...]]
 
     @classmethod
     def read(cls) -> UnitTree:
         from .models import Unit
 
         rows = list(Unit.objects.values_list("id", "parent_id", "kind", "category_scheme_id"))
+        children: dict[int | None, list[int]] = {}
+        for pk, parent, _, _ in rows:
+            children.setdefault(parent, []).append(pk)
         return cls(
+            children_of={parent: tuple(pks) for parent, pks in children.items()},
             parent_of={pk: parent for pk, parent, _, _ in rows},
             kind_of={pk: kind for pk, _, kind, _ in rows},
             scheme_of={pk: scheme for pk, _, _, scheme in rows},
@@ -111,6 +116,17 @@ class UnitTree:
             chain.append(unit_id)
             unit_id = self.parent_of[unit_id]
         return chain
+
+    def descendant_ids(self, unit_ids: Iterable[int]) -> set[int]:
+        """The given units and every unit below them."""
+        found: set[int] = set()
+        stack = list(unit_ids)
+        while stack:
+            unit_id = stack.pop()
+            if unit_id not in found:
+                found.add(unit_id)
+                stack.extend(self.children_of.get(unit_id, ()))
+        return found
 
     def city_id(self, unit_id: int) -> int:
         """The city a unit belongs to (the root of its tree)."""

@@ -105,3 +105,36 @@ def test_delete_revokes_the_token_it_is_called_with(demo):
     assert first.delete("/api/v1/auth/token/").status_code == 401
     assert second.get("/api/v1/tasks/").status_code == 200  # the other session stays
     assert APIClient().delete("/api/v1/auth/token/").status_code == 401
+
+
+@pytest.mark.parametrize("username", ["handler_sani", "unithead_sani", "intake", "supervisor"])
+def test_the_scope_read_with_the_token_is_the_scope_the_orm_reads(demo, users, username):
+    from departments.access import staff_scope
+
+    user = users(username)
+    from_orm = staff_scope(get_user_model().objects.get(pk=user.pk))
+    from_token = staff_scope(token_user(token_issue(user)[0]))
+    assert from_token == from_orm
+    assert from_orm.pairs  # every demo account holds at least one (unit, role)
+
+
+def test_a_user_without_memberships_has_an_empty_scope(demo):
+    from departments.access import staff_scope
+
+    user = get_user_model().objects.create_user("nobody-here", password=PASSWORD)
+    found = token_user(token_issue(user)[0])
+    assert found == user and staff_scope(found).pairs == frozenset()
+
+
+def test_an_api_request_reads_no_membership_statement(demo, users):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client(token_issue(users("handler_sani"))[0])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/tasks/", {"scope": "queue"}).status_code == 200
+    statements = [q["sql"] for q in queries]
+    assert any("knox_authtoken" in sql for sql in statements)
+    assert [
+        s for s in statements if "departments_membership" in s and "knox_authtoken" not in s
+    ] == []

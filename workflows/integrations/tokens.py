@@ -20,7 +20,10 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework import exceptions
 
-from ..sql.tokens import token_row
+from departments.access import staff_scope_remember
+from departments.reference import reference_snapshot
+
+from ..sql.tokens import TokenRow, token_row
 
 
 def digest_of(token: str) -> str | None:
@@ -30,21 +33,23 @@ def digest_of(token: str) -> str | None:
         return None
 
 
-def token_lookup(token: str) -> tuple[object, datetime | None] | None:
-    """(user, expiry) of the token's row, or None; expired tokens are returned too."""
+def token_lookup(token: str) -> TokenRow | None:
+    """The token's row (its user, expiry and the user's memberships), or None; expired tokens
+    are returned too."""
     digest = digest_of(token)
     return None if digest is None else token_row(digest)
 
 
 def token_user(token: str):
-    """The user holding the token if it exists and has not expired, or None."""
+    """The user holding the token if it exists and has not expired, or None. The user's staff
+    scope comes with it (read by the same statement)."""
     found = token_lookup(token)
     if found is None:
         return None
-    user, expiry = found
-    if expiry is not None and expiry <= timezone.now():
+    if found.expiry is not None and found.expiry <= timezone.now():
         return None
-    return user
+    staff_scope_remember(found.user, found.memberships, reference_snapshot(found.generation))
+    return found.user
 
 
 def token_issue(user) -> tuple[str, datetime | None]:
