@@ -252,7 +252,8 @@ def fill_thresholds(p: dict) -> None:
 
 
 def pick_due(args, now0: dt.datetime) -> None:
-    """The youngest open tasks older than a day: --due for phase 2, --lag-tasks for phase 3.
+    """The youngest open tasks of open cases older than a day: --due for phase 2, --lag-tasks
+    for phase 3 (a re-opened task of an ended case never escalates, so it is not picked).
 
     Their due_at is made consistent with created_at, so that the 50 % level falls exactly at
     the chosen moment and the 75 % level well after the run (one level fires per task)."""
@@ -261,7 +262,9 @@ def pick_due(args, now0: dt.datetime) -> None:
         CREATE TEMP TABLE bench_sla_pick AS
         SELECT task_id, row_number() OVER (ORDER BY random()) AS n FROM (
             SELECT t.task_id FROM workflows_casetask t JOIN {SAVED} s USING (task_id)
+            JOIN workflows_case c ON c.id = t.case_id
             WHERE t.status IN ('open', 'claimed') AND t.created_at < %(before)s
+              AND c.status = 'open'
             ORDER BY t.created_at DESC LIMIT %(count)s) x
         """,
         {"before": now0 - dt.timedelta(days=1), "count": args.due + args.lag_tasks},
