@@ -29,7 +29,7 @@ from departments.calendars import WorkingCalendar, add_working_time
 from departments.models import Role
 from departments.selectors import working_calendar
 
-from ..models import CaseEvent, CaseStatus, CaseTask, SupervisionOrder, TaskStatus
+from ..models import CaseEvent, CaseStatus, CaseTask, Stage, SupervisionOrder, TaskStatus
 from ..sla.thresholds import levels_due, levels_resolver
 from ..sql.escalations import escalation_progress_write
 from .events import event_new, events_record_many
@@ -118,7 +118,7 @@ def _fire(task: CaseTask, number: int, level: dict, batch: _Sweep) -> None:
         )
     )
     title = str(TITLES.get(action, TITLES["leadership"])) % {
-        "stage": task.get_stage_display(),
+        "stage": Stage(task.stage).label,  # get_stage_display hashes every choice per call
         "number": case.number,
     }
     due = display.when(task.due_at)
