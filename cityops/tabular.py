@@ -217,6 +217,21 @@ def duplicate_errors(rows: Iterable[Row], key: Callable[[Row], Any], describe) -
     return errors
 
 
+_YES = {"yes", "true", "1", "y", "是"}
+_NO = {"no", "false", "0", "n", "否", ""}
+
+
+def parse_flag(value: str) -> bool | None:
+    """yes/no, true/false, 1/0, 是/否 (blank is no); None for anything else."""
+    text = value.strip().lower()
+    return True if text in _YES else False if text in _NO else None
+
+
+def flag_text(value: bool) -> str:
+    """A flag as the exports write it (and `parse_flag` reads back)."""
+    return "yes" if value else "no"
+
+
 def length_errors(values: dict[str, str], max_lengths: dict[str, int]) -> list[str]:
     """Each column given is required and fits its database column."""
     errors = []

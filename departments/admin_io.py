@@ -20,10 +20,10 @@ from import_export import fields, resources, widgets
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 
-from cityops.tabular import RowsRejected
+from cityops.tabular import RowsRejected, parse_flag
 
 from .geojson import FeatureError, cell_fields, feature_list, make_feature
-from .masterdata import STAFF_COLUMNS, UNIT_COLUMNS, parse_flag
+from .masterdata import STAFF_COLUMNS, UNIT_COLUMNS
 from .models import GridCell, Membership, Unit
 from .selectors import unit_tree
 

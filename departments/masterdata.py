@@ -36,8 +36,10 @@ from cityops.tabular import (
     choice_error,
     counted,
     duplicate_errors,
+    flag_text,
     length_errors,
     no_progress,
+    parse_flag,
     read_table,
     read_text,
     write_table,
@@ -56,8 +58,6 @@ _UNIT_LENGTHS = {
     "code": Unit._meta.get_field("code").max_length,
     "name": Unit._meta.get_field("name").max_length,
 }
-_YES = {"yes", "true", "1", "y", "是"}
-_NO = {"no", "false", "0", "n", "否", ""}
 
 
 def _rejected_if(errors: list[str]) -> None:
@@ -161,12 +161,6 @@ def units_export() -> list[dict[str, str]]:
 
 
 # --- staff ---------------------------------------------------------------------------------
-
-
-def parse_flag(value: str) -> bool | None:
-    """yes/no, true/false, 1/0, 是/否 (blank is no); None for anything else."""
-    text = value.strip().lower()
-    return True if text in _YES else False if text in _NO else None
 
 
 def _staff_row_errors(row: Row, unit_codes: set[str]) -> list[str]:
@@ -296,7 +290,7 @@ def staff_export() -> list[dict[str, str]]:
             "name": m.user.get_full_name(),
             "unit": m.unit.code,
             "role": m.role,
-            "include_subunits": "yes" if m.include_subunits else "no",
+            "include_subunits": flag_text(m.include_subunits),
         }
         for m in memberships
     ]

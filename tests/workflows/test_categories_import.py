@@ -171,6 +171,34 @@ def test_conditions_are_imported_and_kept_when_the_columns_are_absent(tmp_path):
     assert category.closing_conditions == "已补装"
 
 
+def test_the_public_flag_is_imported_and_kept_when_blank_or_absent(tmp_path):
+    header = HEADER + ",public"
+    categories_import(rows_source=write_csv(tmp_path / "a.csv", header, GOOD_ROW + ",否"))
+    assert Category.objects.get().public is False
+
+    categories_import(rows_source=write_csv(tmp_path / "b.csv", header, GOOD_ROW + ","))
+    categories_import(rows_source=write_csv(tmp_path / "c.csv", HEADER, GOOD_ROW))
+    assert Category.objects.get().public is False
+
+    categories_import(rows_source=write_csv(tmp_path / "d.csv", header, GOOD_ROW + ",yes"))
+    assert Category.objects.get().public is True
+
+
+def test_a_new_category_without_the_flag_is_public(tmp_path):
+    categories_import(rows_source=write_csv(tmp_path / "a.csv", HEADER + ",public", GOOD_ROW + ","))
+
+    assert Category.objects.get().public is True
+
+
+def test_a_bad_public_flag_rejects_the_file_and_names_the_line(tmp_path):
+    header = HEADER + ",public"
+    other = GOOD_ROW.replace("0101,上水井盖", "0102,污水井盖") + ",no"
+
+    errors = import_errors(write_csv(tmp_path / "p.csv", header, other, GOOD_ROW + ",maybe"))
+
+    assert errors == ["line 3: public “maybe” must be yes or no"]
+
+
 def test_line_numbers_follow_multiline_values(tmp_path):
     header = HEADER + ",filing_conditions,closing_conditions"
     first = GOOD_ROW + ',"one\ntwo\nthree",'
@@ -380,24 +408,27 @@ def test_export_has_the_import_columns_in_order():
         "urgency": "normal",
         "filing_conditions": "",
         "closing_conditions": "",
+        "public": "yes",
     }
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_reimports_unchanged(tmp_path, fmt):
     categories_import(rows_source=REFERENCE_CSV)
-    Category.objects.filter(code="0101").update(
-        filing_conditions="=井盖缺失", closing_conditions="已修复"
+    hidden = Category.objects.filter(code="0101").update(
+        filing_conditions="=井盖缺失", closing_conditions="已修复", public=False
     )
     path = tmp_path / f"export.{fmt}"
 
     categories_write(rows=categories_export(), target=path, fmt=fmt)
+    Category.objects.update(public=True)  # the file must bring the flag back
     result = categories_import(rows_source=path)
 
-    assert (result.created, result.updated, result.unchanged) == (0, 0, 69)
-    assert set(
-        Category.objects.filter(code="0101").values_list("filing_conditions", flat=True)
-    ) == {"=井盖缺失"}
+    assert (result.created, result.updated, result.unchanged) == (0, hidden, 69 - hidden)
+    assert set(Category.objects.filter(code="0101").values_list("filing_conditions", "public")) == {
+        ("=井盖缺失", False)
+    }
+    assert Category.objects.filter(public=False).count() == hidden
 
 
 # --- management commands -------------------------------------------------------------------
@@ -440,7 +471,7 @@ def test_export_command_writes_csv_to_stdout():
     assert lines[0] == ",".join(EXPORT_COLUMNS)
     assert (
         lines[1]
-        == "GB/T 47678.5-2026,matter,06,市容环境,06010,暴露垃圾,SANI,4,working_hours,normal,,"
+        == "GB/T 47678.5-2026,matter,06,市容环境,06010,暴露垃圾,SANI,4,working_hours,normal,,,yes"
     )
     assert len(lines) == 11
 

@@ -30,7 +30,10 @@ REQUIRED_COLUMNS = (
     "urgency",
 )
 CONDITION_COLUMNS = ("filing_conditions", "closing_conditions")
-EXPORT_COLUMNS = REQUIRED_COLUMNS + CONDITION_COLUMNS
+# Optional: listed by Open311 (yes/no); blank or absent keeps the stored value (new: yes).
+PUBLIC_COLUMN = "public"
+OPTIONAL_COLUMNS = (*CONDITION_COLUMNS, PUBLIC_COLUMN)
+EXPORT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 _MAJOR_CODE = re.compile(r"[0-9]{2}")
 _MINOR_CODE = re.compile(r"[0-9]{4,5}")
@@ -67,7 +70,7 @@ class _Row:
 @dataclass(frozen=True)
 class _Table:
     rows: list[_Row]
-    has_conditions: dict[str, bool]  # condition columns present in the header
+    has_conditions: dict[str, bool]  # optional columns present in the header
 
 
 @dataclass
@@ -82,9 +85,9 @@ class _Context:
 
 
 def _read_table(rows_source: RowsSource, fmt: FileFormat | None) -> _Table:
-    table = read_table(rows_source, fmt=fmt, required=REQUIRED_COLUMNS, optional=CONDITION_COLUMNS)
+    table = read_table(rows_source, fmt=fmt, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)
     rows = [_Row(row.where, row.values) for row in table.rows]
-    return _Table(rows, {column: column in table.columns for column in CONDITION_COLUMNS})
+    return _Table(rows, {column: column in table.columns for column in OPTIONAL_COLUMNS})
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -141,6 +144,13 @@ def _unit_errors(values: dict[str, str], context: _Context) -> list[str]:
     return []
 
 
+def _public_errors(values: dict[str, str]) -> list[str]:
+    value = values.get(PUBLIC_COLUMN, "")
+    if value.strip() and tabular.parse_flag(value) is None:
+        return [_("public “%(value)s” must be yes or no") % {"value": value}]
+    return []
+
+
 def _row_errors(row: _Row, context: _Context) -> list[str]:
     values = row.values
     errors = (
@@ -148,6 +158,7 @@ def _row_errors(row: _Row, context: _Context) -> list[str]:
         + _code_errors(values)
         + _limit_errors(values)
         + _unit_errors(values, context)
+        + _public_errors(values)
     )
     return [f"{row.where}: {e}" for e in errors]
 
@@ -250,7 +261,8 @@ def _create_schemes(rows: list[_Row], context: _Context) -> int:
 
 
 def _fields(row: _Row, table: _Table, context: _Context) -> dict[str, Any]:
-    """The stored values a row asks for; absent condition columns leave conditions alone."""
+    """The stored values a row asks for; absent optional columns (and a blank public) leave
+    the stored values alone."""
     values = row.values
     unit = context.units.get(values["default_unit"])
     fields: dict[str, Any] = {
@@ -265,6 +277,8 @@ def _fields(row: _Row, table: _Table, context: _Context) -> dict[str, Any]:
     for column in CONDITION_COLUMNS:
         if table.has_conditions[column]:
             fields[column] = values[column]
+    if table.has_conditions[PUBLIC_COLUMN] and values[PUBLIC_COLUMN].strip():
+        fields["public"] = tabular.parse_flag(values[PUBLIC_COLUMN])
     return fields
 
 
@@ -327,6 +341,7 @@ def _export_row(category: Category) -> dict[str, str]:
         "urgency": category.urgency,
         "filing_conditions": category.filing_conditions,
         "closing_conditions": category.closing_conditions,
+        PUBLIC_COLUMN: tabular.flag_text(category.public),
     }
 
 
