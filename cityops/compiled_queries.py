@@ -152,7 +152,12 @@ def _update_statement(model: type[Model], names: tuple[str, ...]) -> tuple[str, 
 @lru_cache(maxsize=64)
 def _insert_statement(model: type[Model], generated_pk: bool) -> tuple[str, list]:
     meta = model._meta
-    targets = [f for f in meta.local_concrete_fields if not (generated_pk and f is meta.pk)]
+    # Generated columns are left to the database, as Django's save() does (read on access).
+    targets = [
+        f
+        for f in meta.local_concrete_fields
+        if not (generated_pk and f is meta.pk) and not getattr(f, "generated", False)
+    ]
     _check(model, targets)
     columns = ", ".join(_quote(f.column) for f in targets)
     values = ", ".join(["%s"] * len(targets))

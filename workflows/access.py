@@ -9,7 +9,8 @@ indistinguishable from outside.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 
 from departments.access import centre_ids, staff_scope
 from departments.models import Role
@@ -454,18 +455,55 @@ class ProbedExists(Exists):
         )
 
 
+# A user whose posts hold at most this many tasks finds their cases by id (one index read of
+# at most this many rows); above it, each candidate case's tasks are probed (ProbedExists).
+FEW_TASKS = 2000
+
+
+def _pairs_sql(scope) -> str:
+    """The scope's (unit, role) pairs as a condition on task rows with the values written in,
+    not bound: a prepared statement's generic plan would not know them, guess that a role
+    matches a large share of the tasks, and read the whole table for a post holding none."""
+    parts = []
+    for role in sorted(scope.roles()):
+        units = ",".join(str(int(u)) for u in sorted(scope.units_for(role)))
+        quoted = "'" + role.replace("'", "''").replace("%", "%%") + "'"
+        parts.append(f"(role = {quoted} AND unit_id IN ({units}))")
+    return " OR ".join(parts) or "FALSE"
+
+
+def few_task_case_ids(scope) -> list[int] | None:
+    """The ids of the cases of the tasks in `scope` (its (unit, role) pairs and the tasks it
+    owns) when there are at most FEW_TASKS such tasks; None when there are more."""
+    mine = Q(RawSQL(_pairs_sql(scope), (), BooleanField())) | Q(owner_id=scope.user_id)
+    rows = CaseTask.objects.filter(mine).values_list("case_id", flat=True)
+    case_ids = list(rows[: FEW_TASKS + 1])
+    if len(case_ids) > FEW_TASKS:
+        return None
+    return sorted(set(case_ids))
+
+
 def case_search_visibility_q(user) -> Q:
-    """`case_visibility_q` for searches and maps: the same cases, with the task rule as a
-    correlated EXISTS on the case's own tasks, so that a selective filter (a number, a phone,
-    rare words) or a LIMIT reads only the candidate rows instead of every task of the user's
-    posts first (an intake clerk holds an intake task of nearly every case)."""
+    """`case_visibility_q` for searches and maps: the same cases, with the task rule written
+    for a search that reads one page. A user whose posts hold few tasks (a handler of a small
+    unit) gets the list of their cases' ids, which the search reads by primary key. Otherwise
+    the rule is a correlated EXISTS on the case's own tasks, so that a selective filter (a
+    number, a phone, rare words) or a LIMIT reads only the candidate rows instead of every
+    task of the user's posts first (an intake clerk holds an intake task of nearly every
+    case); walking the cases newest first for a user who sees one case in a hundred would
+    probe thousands of them for one page, hence the id list."""
     scope = staff_scope(user)
     if scope.is_superuser:
         return Q()
-    tasks = CaseTask.objects.filter(case_id=OuterRef("pk")).filter(
-        scope.task_q() | Q(owner_id=scope.user_id)
-    )
-    q = Q(reported_by_id=scope.user_id) | Q(ProbedExists(tasks))
+    case_ids = few_task_case_ids(scope)
+    if case_ids is not None:
+        q = Q(pk__in=case_ids)
+    else:
+        tasks = CaseTask.objects.filter(case_id=OuterRef("pk")).filter(
+            scope.task_q() | Q(owner_id=scope.user_id)
+        )
+        q = Q(ProbedExists(tasks))
+    q |= Q(reported_by_id=scope.user_id)
     for part in _oversight_parts(scope, ""):
         q |= part
     return q

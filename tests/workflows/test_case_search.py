@@ -10,6 +10,7 @@ import io
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -321,3 +322,99 @@ def test_free_text_uses_the_ngram_index_on_postgresql(api, cases):
         cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
     assert "case_search_ngrams" in plan
     assert {c.pk for c in qs} == {cases["A"], cases["C"], cases["D"]}
+
+
+# --- the access rule's two forms: the id list (few tasks) and the probe (many) -------------------
+
+ACCOUNTS = ("handler_sani", "handler_muni", "unithead_sani", "intake", "dispatcher", "inspector")
+SEARCHES = ({}, {"q": "垃圾"}, {"sort": "due"}, {"status": "open"})
+
+
+def listings(api) -> dict:
+    return {(u, str(p)): found(api, u, **p) for u in ACCOUNTS for p in SEARCHES}
+
+
+def test_a_post_with_few_tasks_finds_the_same_cases_by_id(api, cases, users, monkeypatch):
+    from workflows import access
+
+    # B's intake task is owned by handler_muni, whose posts hold nothing of B: seen as owner.
+    CaseTask.objects.filter(case_id=cases["B"]).update(owner=users("handler_muni"))
+    scope = access.staff_scope(users("handler_sani"))
+    assert access.few_task_case_ids(scope) == [cases["A"]]
+    assert access.few_task_case_ids(access.staff_scope(users("handler_muni"))) == [cases["B"]]
+    by_id = listings(api)
+    assert by_id[("handler_muni", "{}")] == [cases["B"]]
+    assert by_id[("handler_sani", "{}")] == [cases["A"]]
+    monkeypatch.setattr(access, "FEW_TASKS", 0)  # every post with a task probes instead
+    assert access.few_task_case_ids(scope) is None
+    assert listings(api) == by_id
+
+
+def test_the_id_list_is_used_up_to_the_threshold_and_not_beyond(cases, users, monkeypatch):
+    from workflows import access
+
+    intake = users("intake")
+    scope = access.staff_scope(intake)
+    held = CaseTask.objects.filter(scope.task_q() | Q(owner_id=intake.pk))
+    tasks, visible = held.count(), sorted(set(held.values_list("case_id", flat=True)))
+    assert tasks >= 5
+    monkeypatch.setattr(access, "FEW_TASKS", tasks)
+    assert access.few_task_case_ids(scope) == visible
+    rule = access.case_search_visibility_q(intake)
+    assert "ProbedExists" not in str(rule)
+    at_threshold = set(Case.objects.filter(rule).values_list("pk", flat=True))
+    monkeypatch.setattr(access, "FEW_TASKS", tasks - 1)
+    assert access.few_task_case_ids(scope) is None
+    rule = access.case_search_visibility_q(intake)
+    assert "ProbedExists" in str(rule)
+    assert set(Case.objects.filter(rule).values_list("pk", flat=True)) == at_threshold
+    assert at_threshold == set(visible)
+
+
+@pytest.mark.postgres
+def test_due_soonest_pages_through_prepared_statements_and_its_index(api, cases, users):
+    """The project binds parameters on the server and prepares repeated statements: the sort
+    and its cursor must work as generic prepared plans, and the index must serve the sort."""
+    from django.http import QueryDict
+
+    from workflows.selectors.case_search import case_search as search_of
+    from workflows.selectors.case_search import case_search_page
+
+    assert connection.settings_dict["OPTIONS"].get("server_side_binding")
+    Case.objects.filter(pk=cases["C"]).update(due_at=timezone.now())
+    expected = found(api, "supervisor", sort="due")
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = 0  # prepare every statement at once
+    supervisor = users("supervisor")
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        for _run in range(3):
+            seen, cursor_value = [], None
+            while True:
+                search = search_of(supervisor, QueryDict("sort=due"))
+                assert search.is_valid()
+                page = case_search_page(search, cursor=cursor_value, limit=2)
+                seen += [case.pk for case in page.rows]
+                if page.next_cursor is None:
+                    break
+                cursor_value = page.next_cursor
+            assert seen == expected
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sum(generic_plans) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ['%ORDER BY "workflows_case"."due_sort" ASC%'],
+            )
+            assert cursor.fetchone()[0] >= 3
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET plan_cache_mode")
+        connection.connection.prepare_threshold = connection.settings_dict["OPTIONS"].get(
+            "prepare_threshold"
+        )
+    qs = Case.objects.filter(status="open").order_by("due_sort", "id")[:2]
+    with connection.cursor() as cursor:  # a table this small is read whole unless told not to
+        cursor.execute("SET enable_seqscan = off; SET enable_sort = off")
+        plan = qs.explain()
+        cursor.execute("RESET enable_seqscan; RESET enable_sort")
+    assert "case_status_due_sort" in plan

@@ -1,9 +1,11 @@
 """Cases (案卷): the concrete, indexed record of a reported problem, linked to its process."""
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from .categories import Urgency
@@ -11,6 +13,8 @@ from .categories import Urgency
 # One limit for a case's description on every way in: pages, API, Open311 (its request.json's
 # maxLength), and the service that records it.
 DESCRIPTION_MAX_LENGTH = 4000
+# The due time of cases that have none, in the "due soonest" sort key (they sort last).
+NO_DUE = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 class Source(models.TextChoices):
@@ -143,6 +147,16 @@ class Case(models.Model):
         related_name="+",
     )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    # The "due soonest" sort key, kept by the database: the due time, or NO_DUE. A column
+    # rather than the expression in the query, so that an index serves the sort whichever way
+    # the statement is bound (a prepared statement would pass NO_DUE as a parameter, and an
+    # expression index on COALESCE(due_at, <constant>) would not match it).
+    due_sort = models.GeneratedField(
+        expression=Coalesce("due_at", models.Value(NO_DUE, output_field=models.DateTimeField())),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+        verbose_name=_("due (sort key)"),
+    )
     created_at = models.DateTimeField(_("reported"), db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     closed_at = models.DateTimeField(_("ended"), null=True, blank=True)
@@ -163,6 +177,9 @@ class Case(models.Model):
                 condition=~models.Q(reporter_contact=""),
             ),
             models.Index(fields=["status", "due_at"], name="case_status_due"),
+            # "Due soonest": every visible case, or the cases in one status (open).
+            models.Index(fields=["due_sort", "id"], name="case_due_sort"),
+            models.Index(fields=["status", "due_sort", "id"], name="case_status_due_sort"),
         ]
 
     def __str__(self) -> str:

@@ -34,7 +34,11 @@ class CaseTask(models.Model):
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     unit = models.ForeignKey(
-        "departments.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+        "departments.Unit",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("unit"),
+        db_index=False,  # led by casetask_unit_role_case
     )
     status = models.CharField(
         _("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
@@ -88,6 +92,19 @@ class CaseTask(models.Model):
                 name="casetask_done",
             ),
             models.Index(fields=["case", "status"], name="casetask_case"),
+            # Case visibility: the cases of the tasks of a user's (unit, role) pairs, read from
+            # the index alone (workflows.access.case_search_visibility_q).
+            models.Index(fields=["unit", "role", "case"], name="casetask_unit_role_case"),
+            # The "clock stopped" search: the few paused open handling tasks, by case.
+            models.Index(
+                fields=["case"],
+                name="casetask_paused",
+                condition=models.Q(
+                    stage="handling",
+                    status__in=["open", "claimed"],
+                    paused_since__isnull=False,
+                ),
+            ),
             # The SLA sweep: open tasks whose next escalation is due, earliest first.
             models.Index(
                 fields=["next_threshold_at", "task"],

@@ -29,7 +29,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Value,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -53,13 +52,13 @@ MAX_PAGE_SIZE = 100
 NGRAMS_COLUMN = '"workflows_case"."search_ngrams"'
 TEXT_SQL = '("workflows_case"."description" || \' \' || "workflows_case"."address")'
 BOOL = BooleanField()
-NO_DUE = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)  # cases without a due time sort last
 
 SORTS = {
     # key: (label, expression, descending)
     "-created": (_("Newest first"), F("created_at"), True),
     "created": (_("Oldest first"), F("created_at"), False),
-    "due": (_("Due soonest"), Coalesce(F("due_at"), Value(NO_DUE)), False),
+    # The stored key (Case.due_sort: the due time, cases without one last), indexed.
+    "due": (_("Due soonest"), F("due_sort"), False),
 }
 SLA_STATES = [
     ("on_track", _("On track")),
@@ -355,7 +354,7 @@ def case_search_page(
         return CaseSearchPage(rows, None)
     rows = rows[:limit]
     last = rows[-1]
-    value = (last.due_at or NO_DUE) if sort_key(search) == "due" else last.created_at
+    value = last.due_sort if sort_key(search) == "due" else last.created_at
     return CaseSearchPage(rows, cursor_encode(value, last.pk))
 
 
