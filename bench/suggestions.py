@@ -111,19 +111,22 @@ def hard(cases: int, units: int, seed: int = 13, other: int = 7):
 
 
 SERVING = """
-import resource, sys, time
+import re, sys, time
+from pathlib import Path
 sys.path.insert(0, "bench")
 from harness import django_setup
 django_setup()
 from intelligence.services.suggest import active_model
 start = time.perf_counter()
 active_model()
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+status = Path("/proc/self/status").read_text()
+print(time.perf_counter() - start, int(re.search(r"VmRSS:\\s+(\\d+)", status)[1]) / 1024)
 """
 
 
 def serving() -> tuple[float, float]:
-    """Seconds to load the active version and the peak RSS (MB) of a fresh process holding it."""
+    """Seconds to load the active version and the RSS (MB) of a fresh process holding it
+    (/proc: getrusage's peak would be the parent's, inherited across fork and exec)."""
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
         [sys.executable, "-c", SERVING], cwd=root, check=True, capture_output=True, text=True
