@@ -164,14 +164,14 @@ def main() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     from intelligence.services.train import suggestion_model_train
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model = suggestion_model_train(data=data)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"training: {model.cases} cases ({model.units} units, {model.categories} categories), "
-        f"{seconds:.1f} s, peak RSS {peak:.0f} MB (process before training {rss_before:.0f} "
-        f"MB), artifact {model.size / 1e6:.1f} MB"
+        f"{seconds:.1f} s (CPU {cpu:.1f} s), peak RSS {peak:.0f} MB (process before training "
+        f"{rss_before:.0f} MB), artifact {model.size / 1e6:.1f} MB"
     )
     print(figures(f"held-out {model.held_out} (most recent)", model.metrics))
     load_seconds, serving_rss = serving()
