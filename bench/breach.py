@@ -42,7 +42,12 @@ def prepare(connection) -> int:
     cases = " ".join(f"WHEN '{stage}' THEN {hours}" for stage, hours in LIMITS_HOURS.items())
     with connection.cursor() as cursor:
         cursor.execute(PREPARE.format(cases=cases))
-        return cursor.rowcount
+        count = cursor.rowcount
+        # Fresh statistics: with the planner's estimate from before (a few hundred open tasks
+        # with a due time) each batch of the sweep read every open task after it (~0.8 s
+        # instead of ~0.3 s a batch) until autovacuum got to the table.
+        cursor.execute("ANALYZE workflows_casetask")
+        return count
 
 
 def ceiling(connection) -> tuple[int, float]:

@@ -13,6 +13,14 @@ pages and the API call it); the same texts through `POST /api/v1/suggestions/dis
 Django's test client (the whole middleware, authentication, DRF and JSON stack, no socket);
 the ceiling is the bare model (`TextModel.predict`: no database, no names, no rules).
 
+Serving: a fresh process loads the active version as a web worker does (load time, its RSS).
+
+`--hard`: the trained model is also measured on `--hard-cases` harder texts of the same
+categories, drawn apart from the history: one of the category's own words instead of two,
+places, everyday words and endings that never occur in the history, in another order (jieba
+cuts the own word differently among unknown neighbours). Changes to the features must not
+make these worse (the usual held-out figures are easy on this synthetic data).
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cityops_bench python bench/suggestions.py
 """
 
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,22 +49,28 @@ POOL = (
     "几九区强放决西被干做必战先回则任取据处理"
 )
 ENDINGS = ["", "，请尽快处理", "，好几天了", "，影响出行", "。"]
+HARD_ENDINGS = ["", "，麻烦看一下", "，谢谢", "！", "，希望有人管管"]
 
 
 def words(rng: random.Random, n: int, size: int = 2) -> list[str]:
     return ["".join(rng.choice(POOL) for _ in range(size)) for _ in range(n)]
 
 
-def synthetic(cases: int, units: int, seed: int = 13):
-    from intelligence.services.train import Dataset
-
-    rng = random.Random(seed)
+def vocabulary(rng: random.Random, units: int):
     common = words(rng, 400)
     places = [w + rng.choice(["街", "路", "小区", "广场", "市场"]) for w in words(rng, 300)]
     categories = []
     for u in range(units):
         for c in range(8):
             categories.append((f"U{u:02d}", f"bench/event/{u:02d}{c:02d}", words(rng, 6)))
+    return common, places, categories
+
+
+def synthetic(cases: int, units: int, seed: int = 13):
+    from intelligence.services.train import Dataset
+
+    rng = random.Random(seed)
+    common, places, categories = vocabulary(rng, units)
     data = Dataset([], [], [], [])
     for i in range(cases):
         unit, category, own = rng.choice(categories)
@@ -72,11 +87,70 @@ def synthetic(cases: int, units: int, seed: int = 13):
     return data
 
 
+def hard(cases: int, units: int, seed: int = 13, other: int = 7):
+    """Texts of the history's categories (same `seed`) that share none of its places, everyday
+    words or endings (drawn with `other`): one own word, the rest unknown, shuffled."""
+    from intelligence.services.train import Dataset
+
+    common, places, categories = vocabulary(random.Random(seed), units)
+    rng = random.Random(other)
+    seen = {w for _u, _c, own in categories for w in own} | set(common) | {p[:2] for p in places}
+    fillers = [w for w in words(rng, 600) if w not in seen]
+    places = [w + rng.choice(["巷", "胡同", "社区", "公园", "桥"]) for w in words(rng, 300)]
+    places = [p for p in places if p[:2] not in seen]
+    data = Dataset([], [], [], [])
+    for i in range(cases):
+        unit, category, own = rng.choice(categories)
+        parts = [rng.choice(own), *rng.sample(fillers, rng.randint(2, 4))]
+        rng.shuffle(parts)
+        data.texts.append(rng.choice(places) + "".join(parts) + rng.choice(HARD_ENDINGS))
+        data.units.append(unit)
+        data.categories.append(category)
+        data.refs.append(f"H-{i:06d}")
+    return data
+
+
+SERVING = """
+import re, sys, time
+from pathlib import Path
+sys.path.insert(0, "bench")
+from harness import django_setup
+django_setup()
+from intelligence.services.suggest import active_model
+start = time.perf_counter()
+active_model()
+status = Path("/proc/self/status").read_text()
+print(time.perf_counter() - start, int(re.search(r"VmRSS:\\s+(\\d+)", status)[1]) / 1024)
+"""
+
+
+def serving() -> tuple[float, float]:
+    """Seconds to load the active version and the RSS (MB) of a fresh process holding it
+    (/proc: getrusage's peak would be the parent's, inherited across fork and exec)."""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", SERVING], cwd=root, check=True, capture_output=True, text=True
+    )
+    seconds, rss = out.stdout.split()[-2:]
+    return float(seconds), float(rss)
+
+
+def figures(label: str, metrics: dict) -> str:
+    u, c = metrics["unit"], metrics["category"]
+    return (
+        f"{label}: units top-1 {u['top1']:.3f} top-3 {u['top3']:.3f} (baseline {u['baseline']:.3f}"
+        f" / {u['baseline3']:.3f}); categories top-1 {c['top1']:.3f} top-3 {c['top3']:.3f} "
+        f"(baseline {c['baseline']:.3f} / {c['baseline3']:.3f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=200_000)
     parser.add_argument("--units", type=int, default=30)
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--hard", action="store_true", help="also measure the harder texts")
+    parser.add_argument("--hard-cases", type=int, default=20_000)
     args = parser.parse_args()
     django_setup()
     from django.contrib.auth import get_user_model
@@ -90,22 +164,26 @@ def main() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     from intelligence.services.train import suggestion_model_train
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model = suggestion_model_train(data=data)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    u, c = model.metrics["unit"], model.metrics["category"]
     print(
         f"training: {model.cases} cases ({model.units} units, {model.categories} categories), "
-        f"{seconds:.1f} s, peak RSS {peak:.0f} MB (process before training {rss_before:.0f} "
-        f"MB), artifact {model.size / 1e6:.1f} MB"
+        f"{seconds:.1f} s (CPU {cpu:.1f} s), peak RSS {peak:.0f} MB (process before training "
+        f"{rss_before:.0f} MB), artifact {model.size / 1e6:.1f} MB"
     )
-    print(
-        f"held-out {model.held_out}: units top-1 {u['top1']:.3f} top-3 {u['top3']:.3f} "
-        f"(baseline {u['baseline']:.3f}); categories top-1 {c['top1']:.3f} top-3 "
-        f"{c['top3']:.3f} (baseline {c['baseline']:.3f})"
-    )
+    print(figures(f"held-out {model.held_out} (most recent)", model.metrics))
+    load_seconds, serving_rss = serving()
+    print(f"serving: a fresh process loads it in {load_seconds:.1f} s, RSS {serving_rss:.0f} MB")
     _version, text_model = active_model()  # loads the artifact once (timed apart)
+    if args.hard:
+        from intelligence.services.train import evaluate
+
+        start = time.perf_counter()
+        metrics = evaluate(text_model, hard(args.hard_cases, args.units))
+        label = f"hard {args.hard_cases} ({time.perf_counter() - start:.1f} s)"
+        print(figures(label, metrics))
     texts = iter(unseen * 100)
     ceiling = Timings.measure(lambda: text_model.predict(next(texts)), args.runs)
     service = Timings.measure(lambda: dispatch_suggest(text=next(texts)), args.runs)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -198,10 +198,19 @@ def _warn_candidates(predictions: list[BreachPrediction]) -> list[BreachPredicti
     return [p for p in predictions if p.probability >= level and p.used_percent < before]
 
 
-def _claim(task_id: int, now: dt.datetime) -> bool:
-    """Mark the task warned unless some sweep did: a conditional UPDATE, no row lock held."""
-    claimed = BreachPrediction.objects.filter(task_id=task_id, warned_at__isnull=True)
-    return claimed.update(warned_at=now) == 1
+def _claim(task_ids: list[int], now: dt.datetime) -> list[int]:
+    """Mark the tasks warned that no sweep did (a conditional UPDATE, never FOR UPDATE);
+    the ids it marked (one statement for the batch: one per task took ~5 s of a first sweep
+    with 6,600 warnings)."""
+    table = connection.ops.quote_name(BreachPrediction._meta.db_table)
+    marks = ", ".join(["%s"] * len(task_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET warned_at = %s WHERE warned_at IS NULL AND task_id IN ({marks})"
+            " RETURNING task_id",
+            [connection.ops.adapt_datetimefield_value(now), *task_ids],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _warn(candidates: list[BreachPrediction], now: dt.datetime) -> int:
@@ -209,12 +218,10 @@ def _warn(candidates: list[BreachPrediction], now: dt.datetime) -> int:
     if not candidates:
         return 0
     by_task = {p.task_id: p for p in candidates}
-    fresh = BreachPrediction.objects.filter(task_id__in=list(by_task), warned_at__isnull=True)
-    unwarned = list(fresh.values_list("task_id", flat=True))  # most were warned long ago
-    if not unwarned:
-        return 0
     with transaction.atomic():
-        claimed = [task_id for task_id in unwarned if _claim(task_id, now)]
+        claimed = _claim(sorted(by_task), now)  # most were warned long ago
+        if not claimed:
+            return 0
         tasks = CaseTask.objects.filter(task_id__in=claimed).select_related(
             "case", "case__category", "unit"
         )
