@@ -45,6 +45,14 @@ def _fresh_throttles():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_task_counts():
+    """The search rule's per-process "many tasks" verdicts outlive a test (ids repeat)."""
+    from workflows import access
+
+    access.forget_task_counts()
+
+
 @pytest.fixture(scope="session")
 def live_server(request):
     """pytest-django's live server, serving static files from the finders as Django's

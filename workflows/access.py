@@ -9,6 +9,8 @@ indistinguishable from outside.
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import BooleanField, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
 
@@ -458,6 +460,10 @@ class ProbedExists(Exists):
 # A user whose posts hold at most this many tasks finds their cases by id (one index read of
 # at most this many rows); above it, each candidate case's tasks are probed (ProbedExists).
 FEW_TASKS = 2000
+# How many tasks a post holds is counted again after this long, per process: both forms of
+# the rule find the same cases, so a stale verdict costs time, never rows.
+TASK_COUNT_SECONDS = 300.0
+_FEW_TASKS: dict[tuple, tuple[bool, float]] = {}  # (user, pairs, FEW_TASKS) → (few, until)
 
 
 def _pairs_sql(scope) -> str:
@@ -472,32 +478,69 @@ def _pairs_sql(scope) -> str:
     return " OR ".join(parts) or "FALSE"
 
 
+def forget_task_counts() -> None:
+    """Count every post's tasks again on its next search."""
+    _FEW_TASKS.clear()
+
+
+def _held_tasks(scope):
+    """The tasks in `scope`: its (unit, role) pairs, and the tasks it owns elsewhere."""
+    in_pairs = RawSQL(_pairs_sql(scope), (), BooleanField())
+    in_posts = CaseTask.objects.filter(in_pairs)
+    owned = CaseTask.objects.filter(owner_id=scope.user_id).exclude(in_pairs)
+    return in_posts, owned
+
+
+def holds_few_tasks(scope) -> bool:
+    """Whether the scope holds at most FEW_TASKS tasks; counted once per TASK_COUNT_SECONDS.
+
+    Each part is counted on its own index with a LIMIT (an intake clerk's posts hold a task
+    of nearly every case: reading 2,001 rows through an OR of both parts on every search cost
+    a bitmap of all of them)."""
+    key = (scope.user_id, _pairs_sql(scope), FEW_TASKS)
+    now = time.monotonic()
+    known = _FEW_TASKS.get(key)
+    if known is not None and known[1] > now:
+        return known[0]
+    in_posts, owned = _held_tasks(scope)
+    held = in_posts[: FEW_TASKS + 1].count()
+    few = held <= FEW_TASKS and held + owned[: FEW_TASKS + 1].count() <= FEW_TASKS
+    if len(_FEW_TASKS) > 10_000:
+        _FEW_TASKS.clear()
+    _FEW_TASKS[key] = (few, now + TASK_COUNT_SECONDS)
+    return few
+
+
+def _held_case_ids(scope):
+    """The ids of the cases of the scope's tasks, as a subquery (one statement with the
+    search; a list of up to 2,000 bound values cost its planning on every search)."""
+    in_posts, owned = _held_tasks(scope)
+    return in_posts.values("case_id").union(owned.values("case_id"), all=True)
+
+
 def few_task_case_ids(scope) -> list[int] | None:
     """The ids of the cases of the tasks in `scope` (its (unit, role) pairs and the tasks it
     owns) when there are at most FEW_TASKS such tasks; None when there are more."""
-    mine = Q(RawSQL(_pairs_sql(scope), (), BooleanField())) | Q(owner_id=scope.user_id)
-    rows = CaseTask.objects.filter(mine).values_list("case_id", flat=True)
-    case_ids = list(rows[: FEW_TASKS + 1])
-    if len(case_ids) > FEW_TASKS:
+    if not holds_few_tasks(scope):
         return None
-    return sorted(set(case_ids))
+    return sorted({row["case_id"] for row in _held_case_ids(scope)})
 
 
 def case_search_visibility_q(user) -> Q:
     """`case_visibility_q` for searches and maps: the same cases, with the task rule written
     for a search that reads one page. A user whose posts hold few tasks (a handler of a small
-    unit) gets the list of their cases' ids, which the search reads by primary key. Otherwise
-    the rule is a correlated EXISTS on the case's own tasks, so that a selective filter (a
-    number, a phone, rare words) or a LIMIT reads only the candidate rows instead of every
-    task of the user's posts first (an intake clerk holds an intake task of nearly every
-    case); walking the cases newest first for a user who sees one case in a hundred would
-    probe thousands of them for one page, hence the id list."""
+    unit) gets the ids of their cases as a subquery, which the planner hashes once and checks
+    while it walks the cases in the page's order. Otherwise the rule is a correlated EXISTS
+    on the case's own tasks, so that a selective filter (a number, a phone, rare words) or a
+    LIMIT reads only the candidate rows instead of every task of the user's posts first (an
+    intake clerk holds an intake task of nearly every case); walking the cases newest first
+    for a user who sees one case in a hundred would probe thousands of them for one page,
+    hence the ids."""
     scope = staff_scope(user)
     if scope.is_superuser:
         return Q()
-    case_ids = few_task_case_ids(scope)
-    if case_ids is not None:
-        q = Q(pk__in=case_ids)
+    if holds_few_tasks(scope):
+        q = Q(pk__in=_held_case_ids(scope))
     else:
         tasks = CaseTask.objects.filter(case_id=OuterRef("pk")).filter(
             scope.task_q() | Q(owner_id=scope.user_id)

@@ -418,3 +418,30 @@ def test_due_soonest_pages_through_prepared_statements_and_its_index(api, cases,
         plan = qs.explain()
         cursor.execute("RESET enable_seqscan; RESET enable_sort")
     assert "case_status_due_sort" in plan
+
+
+def test_a_post_counted_as_many_is_not_counted_again_and_finds_the_same(
+    cases, users, monkeypatch, django_assert_num_queries
+):
+    from workflows import access
+
+    intake = users("intake")
+    before = set(
+        Case.objects.filter(access.case_search_visibility_q(intake)).values_list("pk", flat=True)
+    )
+    monkeypatch.setattr(access, "FEW_TASKS", 1)
+    scope = access.staff_scope(intake)
+    assert access.few_task_case_ids(scope) is None
+    with django_assert_num_queries(0):
+        assert access.few_task_case_ids(scope) is None  # the verdict, not another count
+    assert (
+        set(
+            Case.objects.filter(access.case_search_visibility_q(intake)).values_list(
+                "pk", flat=True
+            )
+        )
+        == before
+    )
+    access.forget_task_counts()
+    monkeypatch.setattr(access, "FEW_TASKS", 10_000)
+    assert access.few_task_case_ids(scope) is not None
