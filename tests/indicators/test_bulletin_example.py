@@ -154,7 +154,8 @@ HISTORIES = [
     # Thu 15 Oct, handled 10:30, checked 14:00, closed 15:00: handled on time, closed late.
     ("slow_close", 4, 48),
     ("slow_close", 2, 30),
-    # Fri 30 Oct, handled 11:30 (late within 2 h), checked and closed on Mon 2 Nov.
+    # Fri 30 Oct, handled 11:30 (late within 2 h), checked on Sat 31 Oct 23:40, closed ten
+    # minutes after midnight: November's closing in the city's time zone (October's in UTC).
     ("handled_at_month_end", 4, 23),
     ("handled_at_month_end", 2, 16),
     # Thu 29 Oct, dispatched, not handled before Mon 2 Nov: overdue at the month's end.
@@ -194,7 +195,7 @@ def drive(h: History, name: str) -> Case:
         _closed(h, case, at(2026, 10, 15, 10, 30), at(2026, 10, 15, 14), at(2026, 10, 15, 15))
     elif name == "handled_at_month_end":
         case = _filed(h, at(2026, 10, 30, 9, 0))
-        _closed(h, case, at(2026, 10, 30, 11, 30), at(2026, 11, 2, 9, 30), at(2026, 11, 2, 9, 45))
+        _closed(h, case, at(2026, 10, 30, 11, 30), at(2026, 10, 31, 23, 40), at(2026, 11, 1, 0, 10))
     elif name == "left_over":
         case = _filed(h, at(2026, 10, 29, 9, 0))
         _closed(h, case, at(2026, 11, 2, 10), at(2026, 11, 2, 10, 20), at(2026, 11, 2, 10, 40))
