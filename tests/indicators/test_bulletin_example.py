@@ -7,13 +7,13 @@ through the engine's services, facts maintained by the catch-up job, the monthly
 Driving ~1,000 cases through the services would take minutes, so each distinct history (a
 "template") is driven once through the services at chosen times (tests/indicators/conftest.py),
 and then copied: the rows the services wrote for it (its viewflow process and tasks, the case,
-its task rows with their SLA due times, its events) are bulk-inserted again for a new case,
-unchanged but for the ids and the case number. The facts of every case are then derived by
-the catch-up job from those rows, and the bulletin reads them. No fact, no due time and no
-"on time" is written by hand: whether a case is handled or closed late, or overdue at the
-month's end, comes from its times against the due times the SLA recorded, which differ by the
-category's handling limit (4 or 2 working hours) — the same actions make one case late and
-another not.
+its task rows with their SLA due times, its events) are inserted again for a new case,
+unchanged but for the ids, the case number and the process's note of its case. The facts of
+every case are then derived by the catch-up job from those rows, and the bulletin reads them.
+No fact, no due time and no "on time" is written by hand: whether a case is handled or closed
+late, or overdue at the month's end, comes from its times against the due times the SLA
+recorded, which differ by the category's handling limit (4 or 2 working hours) — the same
+actions make one case late and another not.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ OCTOBER = "2026-10"
 class _Rows:
     """Rows of one table to insert: each a copy of a stored row with some columns changed. The
     copied values are prepared once per stored row and inserted with one executemany (the ORM's
-    bulk_create took ~8 s to prepare the ~30,000 rows of this test one value at a time)."""
+    bulk_create spent several seconds preparing the ~30,000 rows one value at a time)."""
 
     def __init__(self, model, exclude=()) -> None:
         self.model = model
