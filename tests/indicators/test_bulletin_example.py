@@ -21,12 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from io import BytesIO
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
 from django.db import connection
 from django.db.models import Max
+from django.http import QueryDict
 from django.test import Client
 from viewflow.workflow.models import Process, Task
 
@@ -34,8 +36,10 @@ from departments.models import Unit
 from indicators.bulletin import bulletin_data
 from indicators.facts import facts_catch_up, facts_rebuild
 from indicators.models import Fact
+from indicators.reports import drill_page
 from indicators.selectors.periods import period_parse
-from workflows.access import KpiScope
+from indicators.views.params import count_from, counts_q, selection_from
+from workflows.access import KpiScope, kpi_scope
 from workflows.models import Case, CaseEvent, CaseTask, Category
 
 from .conftest import History, at
@@ -325,6 +329,14 @@ def test_the_bulletin_example_of_kpi_md_through_the_real_code_path(bulletin_mont
     assert figures[names["closing_rate"]] == 93.72
     assert figures[names["closed_on_time_rate"]] == 75.82
     assert figures[names["closed_on_time"]] == 737 and figures[names["due_closing"]] == 972
+
+    # Each figure's link opens the cases it counts (the drill view's own reading of the link).
+    user = get_user_model().objects.get(username="supervisor")
+    for code, cases in [("due_closing", 972), ("closed", 911), ("closed_on_time", 737)]:
+        url = next(h["url"] for h in data["headline"] if h["code"] == code)
+        params = QueryDict(urlsplit(url).query)
+        q = counts_q(count_from(params), selection_from(params, kpi_scope(user)), None, None)
+        assert len(drill_page(user, q, limit=2000).rows) == cases, code
 
     # The SANI unit (all of these cases) ranks with the same month.
     sani = Unit.objects.get(code="SANI")
