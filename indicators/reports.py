@@ -92,8 +92,12 @@ def indicators_by_code(codes) -> list[Indicator]:
 
 
 def drill_count(indicator: Indicator) -> str:
-    """The base count a figure's link opens: the numerator's first term."""
-    return indicator.formula["numerator"][0]["count"]
+    """The base counts a figure's link opens: a rate's numerator's first term; a count's
+    terms, joined by "," (应结案数 opens the handled and the overdue unhandled cases)."""
+    terms = indicator.formula["numerator"]
+    if indicator.formula.get("denominator"):
+        return terms[0]["count"]
+    return ",".join(dict.fromkeys(t["count"] for t in terms))
 
 
 def drill_url(

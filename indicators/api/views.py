@@ -17,8 +17,8 @@ from workflows.selectors.tasks import BadCursor
 
 from .. import reports
 from ..models import Indicator
-from ..selectors.values import GROUPS, TIME_GROUPS, drill_q, indicator_values
-from ..views.params import BadInput, count_from, selection_from
+from ..selectors.values import GROUPS, TIME_GROUPS, indicator_values
+from ..views.params import BadInput, count_from, counts_q, selection_from
 
 OBJECTS = {"unit": "unit", "area": "district", "post": "person", "category": "major"}
 PERIOD_PARAMS = [
@@ -162,7 +162,9 @@ class IndicatorCasesView(APIView):
     @extend_schema(
         summary="The cases counted in a value (only those the caller may see)",
         parameters=[
-            OpenApiParameter("count", str, description="a base count, e.g. handled"),
+            OpenApiParameter(
+                "count", str, description="a base count, e.g. handled, or several: a,b"
+            ),
             OpenApiParameter("group", str),
             OpenApiParameter("value", str, description="the group value"),
             OpenApiParameter("cursor", str),
@@ -181,7 +183,7 @@ class IndicatorCasesView(APIView):
         selection = _selection(request, scope)
         params = request.query_params
         try:
-            count = count_from(params)
+            counts = count_from(params)
         except BadInput as exc:
             raise ValidationError({"count": [str(exc)]}) from None
         group = params.get("group") or None
@@ -199,7 +201,7 @@ class IndicatorCasesView(APIView):
                 raise ValidationError({"value": ["A number."]}) from None
         try:
             page = reports.drill_page(
-                request.user, drill_q(count, selection, group, key), params.get("cursor") or None
+                request.user, counts_q(counts, selection, group, key), params.get("cursor") or None
             )
         except BadCursor:
             raise ValidationError({"cursor": ["Not a cursor of this list."]}) from None

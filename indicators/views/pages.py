@@ -16,9 +16,15 @@ from .. import reports
 from ..models import Indicator
 from ..registry import BASE_COUNTS
 from ..selectors.periods import KINDS
-from ..selectors.values import drill_q
 from .exports import table_response
-from .params import BadInput, count_from, group_from, scope_or_404, selection_from
+from .params import (
+    BadInput,
+    count_from,
+    counts_q,
+    group_from,
+    scope_or_404,
+    selection_from,
+)
 
 
 def bad_request(request, message: str) -> HttpResponse:
@@ -127,14 +133,14 @@ def drill_view(request: HttpRequest) -> HttpResponse:
     scope = scope_or_404(request.user)
     try:
         selection = selection_from(request.GET, scope)
-        count = count_from(request.GET)
+        counts = count_from(request.GET)
         group = group_from(request.GET)
         key = request.GET.get("value") if group else None
         if group and group not in ("major", "source", "urgency", "type", "role", "stage") and key:
             key = int(key) if group not in ("day", "week", "month", "quarter", "year") else key
     except (BadInput, ValueError) as exc:
         return bad_request(request, str(exc))
-    q = drill_q(count, selection, group, key)
+    q = counts_q(counts, selection, group, key)
     try:
         page = reports.drill_page(request.user, q, cursor=request.GET.get("cursor") or None)
     except BadCursor:
@@ -143,7 +149,7 @@ def drill_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("cursor", None)
     context = {
-        "count": BASE_COUNTS[count],
+        "count": {"label": " + ".join(str(BASE_COUNTS[c].label) for c in counts)},
         "selection": selection,
         "filters": [
             (name, labels.label(name if name != "kind" else None, value))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -10,7 +14,7 @@ from workflows.access import KpiScope, kpi_scope
 
 from ..registry import BASE_COUNTS
 from ..selectors.periods import PeriodError, period_parse
-from ..selectors.values import GROUPS, SELECTION_FILTERS, TIME_GROUPS, Selection
+from ..selectors.values import GROUPS, SELECTION_FILTERS, TIME_GROUPS, Selection, drill_q
 
 AREA_COLUMN = {
     UnitKind.CITY: "city",
@@ -80,8 +84,16 @@ def group_from(params, default=None) -> str | None:
     return group
 
 
-def count_from(params) -> str:
-    count = params.get("count")
-    if count not in BASE_COUNTS:
-        raise BadInput(_("Unknown count: %(name)s") % {"name": count})
-    return count
+def count_from(params) -> list[str]:
+    """The base counts of a figure: one, or several joined by "," (a sum of counts, such as
+    应结案数 = 处置数 + 超期未处置数: its cases are those of each)."""
+    counts = (params.get("count") or "").split(",")
+    for count in counts:
+        if count not in BASE_COUNTS:
+            raise BadInput(_("Unknown count: %(name)s") % {"name": count})
+    return counts
+
+
+def counts_q(counts: list[str], selection: Selection, group, key) -> Q:
+    """The facts behind a figure of one or several base counts."""
+    return reduce(operator.or_, (drill_q(c, selection, group, key) for c in counts))

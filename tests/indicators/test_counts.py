@@ -137,10 +137,13 @@ def test_rebuild_equals_the_maintained_facts(october):
     assert facts_rebuild()["missing"] == 0
 
 
-def test_the_bulletin_example_of_kpi_md():
-    """立案 996, 应结案 972 (处置 + 超期未处置), 结案 911, 按期结案 737 → 93.72 %, 75.82 %."""
+def test_the_registry_formulas_give_the_arithmetic_of_kpi_md_s_bulletin_example():
+    """The formulas alone, over given base counts: 应结案 972 (处置 950 + 超期未处置 22),
+    结案 911 → 93.72 %, 按期结案 737 → 75.82 %. The same example through the real code path
+    (histories, facts, the bulletin) is tests/indicators/test_bulletin_example.py."""
     closing = Indicator.objects.get(code="closing_rate").formula
     on_time = Indicator.objects.get(code="closed_on_time_rate").formula
+    due_closing = Indicator.objects.get(code="due_closing").formula
     counts = {
         (): {
             "filed": 996,
@@ -150,5 +153,23 @@ def test_the_bulletin_example_of_kpi_md():
             "closed_on_time": 737,
         }
     }
+    assert formula_value(due_closing, counts) == 972
     assert round(formula_value(closing, counts), 2) == 93.72
     assert round(formula_value(on_time, counts), 2) == 75.82
+
+
+def test_a_sum_of_counts_opens_all_the_cases_it_counts(october):
+    """应结案 (处置 + 超期未处置) links to both: A B D G handled and C overdue, not only the
+    handled four (the link used to open the formula's first count only)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from indicators.reports import table
+
+    cell = table(Selection(period_parse("month", "2026-10")), None, ["due_closing"])["rows"][0]
+    assert cell["cells"][0]["text"] == "5"
+    supervisor = Client()
+    supervisor.force_login(get_user_model().objects.get(username="supervisor"))
+    page = supervisor.get(cell["cells"][0]["url"]).content.decode()
+    shown = {case.number for case in october.values() if f">{case.number}<" in page}
+    assert shown == {october[n].number for n in "ABCDG"}
