@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task as FlowTask
@@ -53,7 +54,7 @@ from ..models.hotline import (
     hotline_outcomes,
     hotline_role,
 )
-from ..selectors.lookups import case_by_ref, unit_by_ref
+from ..selectors.lookups import case_by_ref, parse_ref
 from ..sla.deadlines import task_sla_fields
 from ..sla.hotline import handling_due, hotline_deadline, next_working_day_start
 from .cases import CaseReport, case_report
@@ -65,6 +66,7 @@ from .numbering import case_number_next
 from .routing import route_suggest
 from .transitions import (
     flow_start,
+    locked_read,
     process_context,
     task_actor_check,
     task_advance,
@@ -91,6 +93,8 @@ ORDER_FIELDS_MOVED = [
     "converted_case",
 ]
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
+# The transition's locked re-read, with the order (one statement where two were read).
+_LOCKED_ORDER_READ = locked_read("case__hotline")
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
 CALLBACK_OUTCOMES = ("satisfied", "basic", "unsatisfied", "unreachable")
 
@@ -348,8 +352,24 @@ def _text(data: dict, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _handling_unit(ref, name: str) -> Unit:
-    unit = unit_by_ref(ref, queryset=Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True))
+def _handling_units(refs: list) -> dict:
+    """The active handling units named by `refs` (ids or codes), read in one statement: parsed
+    ref → unit (refs naming none are missing)."""
+    parsed = [p for p in (parse_ref(r) for r in refs) if p is not None]
+    ids = [p for p in parsed if isinstance(p, int)]
+    codes = [p for p in parsed if isinstance(p, str)]
+    found = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True).filter(
+        Q(pk__in=ids) | Q(code__in=codes)
+    )
+    units: dict = {}
+    for unit in found:
+        units.setdefault(unit.pk, unit)
+        units.setdefault(unit.code, unit)
+    return {p: units[p] for p in parsed if p in units}
+
+
+def _handling_unit(units: dict, ref, name: str) -> Unit:
+    unit = units.get(parse_ref(ref))
     if unit is None:
         raise ValidationError({name: _("Unknown or inactive handling unit.")})
     return unit
@@ -359,13 +379,14 @@ def _clean_dispatch(task: CaseTask, data: dict) -> dict:
     ref = data.get("lead_unit") or task.payload.get("suggested_unit")
     if ref in (None, ""):
         raise ValidationError({"lead_unit": _("Choose the lead unit.")})
-    lead = _handling_unit(ref, "lead_unit")
     refs = data.get("assist_units") or []
     if isinstance(refs, str):
         refs = [r for r in refs.replace(",", " ").split() if r]
+    units = _handling_units([ref, *refs])
+    lead = _handling_unit(units, ref, "lead_unit")
     assist: list[Unit] = []
     for ref in refs:
-        unit = _handling_unit(ref, "assist_units")
+        unit = _handling_unit(units, ref, "assist_units")
         if unit.pk == lead.pk:
             raise ValidationError({"assist_units": _("The lead unit cannot also assist.")})
         if unit not in assist:
@@ -415,7 +436,7 @@ def _clean_ruling(task: CaseTask, outcome: str, data: dict) -> dict:
         return {"unit": None}  # the assisting unit is dropped
     if ref in (None, ""):
         raise ValidationError({"unit": _("Choose the unit the order goes to now.")})
-    unit = _handling_unit(ref, "unit")
+    unit = _handling_unit(_handling_units([ref]), ref, "unit")
     returned_by = task.payload.get("returned_by")
     if unit.pk == returned_by:
         raise ValidationError({"unit": _("Choose another unit than the one that returned it.")})
@@ -513,7 +534,7 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
     task is taken (signed for) by the one who completes it."""
     task_actor_check(actor, task)
     cleaned = _clean(task, outcome, data or {})
-    with task_locked(task) as (task, flow_task):
+    with task_locked(task, read=_LOCKED_ORDER_READ) as (task, flow_task):
         if not task.is_open:
             raise Conflict(_("The task is already done."), "task_done")
         if task.status == TaskStatus.CLAIMED and task.owner_id != actor.pk:
@@ -523,15 +544,15 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
         refuse_if_request_outstanding(task)  # an extension request awaiting its decision
         if outcome == "merge" and not cleaned["merge_into"].is_open:
             raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
-        order = HotlineOrder.objects.get(pk=task.case_id)
+        order = task.case.hotline
         order.case = case = task.case
+        before = _order_values(order)
         process = flow_task.process
         process.cityops_order = order
         stage_from = case.stage
         route, said = _apply(order, task, outcome, cleaned, process, actor)
         if flow_task.status == STATUS.NEW:  # taken by completing it (what task_claim writes)
-            flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED
-            save_fields(flow_task, ["owner", "status"])
+            flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED  # saved on completion
         task_advance(flow_task, route)
         _after(order, task, outcome)
         if outcome == "merge":
@@ -542,7 +563,9 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             case,
             ["stage", "status", "due_at", "responsible_unit", "closed_at", "updated_at"],
         )
-        save_fields(order, ORDER_FIELDS_MOVED)
+        moved = [f for f, value in _order_values(order).items() if value != before[f]]
+        if moved:  # a sign-for or a feedback leaves the order as it was
+            save_fields(order, moved)
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
         task.owner_id = task.owner_id or actor.pk
         task.payload = {**task.payload, **said}
@@ -557,6 +580,15 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             payload=said,
         )
     return task
+
+
+def _order_values(order: HotlineOrder) -> dict:
+    """What completing a task may change on the order (foreign keys by id; lists copied)."""
+    values = {}
+    for name in ORDER_FIELDS_MOVED:
+        value = getattr(order, HotlineOrder._meta.get_field(name).attname)
+        values[name] = list(value) if isinstance(value, list) else value
+    return values
 
 
 def _callback_may_start(task: CaseTask) -> None:
