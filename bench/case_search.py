@@ -95,14 +95,13 @@ def ceiling_statement(user, params: dict) -> tuple[str, list]:
     their category and units, in the search's order."""
     from django.http import QueryDict
 
-    from workflows.selectors.case_search import SORTS, case_search, sort_key
+    from workflows.selectors.case_search import case_search, search_order_by
 
     query = QueryDict(mutable=True)
     query.update(params)
     search = case_search(user, query)
     search.is_valid()
-    _label, expression, descending = SORTS[sort_key(search)]
-    order = ["-sort_value", "-id"] if descending else ["sort_value", "id"]
+    expression, order = search_order_by(search)
     # The filter and the access rule as the selector builds them, compiled once; the rows
     # come back as tuples (no model instances), which is what a hand-written reader does.
     qs = (

@@ -16,6 +16,8 @@ any branch task is still open before opening the callback.
 
 from __future__ import annotations
 
+import functools
+
 # (stage, user, outcome, data, the unit whose task it is)
 HOTLINE_STEPS = [
     (
@@ -69,9 +71,25 @@ def hotline_users() -> dict:
     return {u.username: u for u in get_user_model().objects.filter(username__in=HOTLINE_USERNAMES)}
 
 
+@functools.cache
+def open_task_at(stage: str, unit_id: int):
+    """The read of an order's open task of `stage` in `unit_id`, with its case and the case's
+    process, compiled once per thread: as the API reads the task it acts on, and as the case
+    mode reads a case's open task (lifecycle.open_task_of_case). An order has several open
+    tasks at once (the parallel branches), hence one statement per stage and unit."""
+    from cityops.compiled_queries import CompiledGet
+    from workflows.models import CaseTask, TaskStatus
+
+    return CompiledGet(
+        lambda case_id: CaseTask.objects.select_related("case__process").filter(
+            case_id=case_id, stage=stage, unit_id=unit_id, status=TaskStatus.OPEN
+        )
+    )
+
+
 def cityops_order(scenario, users: dict, mark=lambda _: None) -> None:
     """One order from the call to its close through the services."""
-    from workflows.models import CaseTask, TaskStatus
+    from workflows.models import CaseTask
     from workflows.services.hotline import OrderReport, hotline_complete, order_report
 
     centre_id, category_id, units = scenario
@@ -89,13 +107,10 @@ def cityops_order(scenario, users: dict, mark=lambda _: None) -> None:
     )
     for stage, username, outcome, data, unit in HOTLINE_STEPS:
         mark(f"{stage} lookup")
-        task = (
-            CaseTask.objects.select_related("case__process")
-            .filter(case_id=order.pk, stage=stage, unit_id=units[unit], status=TaskStatus.OPEN)
-            .first()
-        )
-        if task is None:
-            raise RuntimeError(f"order {order.pk}: no open {stage} task of {unit}")
+        try:
+            task = open_task_at(stage, units[unit]).get(order.pk)
+        except CaseTask.DoesNotExist:
+            raise RuntimeError(f"order {order.pk}: no open {stage} task of {unit}") from None
         mark(f"{stage} complete")
         hotline_complete(actor=users[username], task=task, outcome=outcome, data=dict(data))
     mark("")

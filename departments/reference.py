@@ -92,21 +92,25 @@ class UnitTree:
     scheme_of: dict[int, int | None]  # the category scheme a city uses
     ordered: tuple[int, ...]  # every unit id, in the units' own order (by code)
     children_of: dict[int | None, tuple[int, ...]]
+    by_code: dict[str, int]
 
     @classmethod
     def read(cls) -> UnitTree:
         from .models import Unit
 
-        rows = list(Unit.objects.values_list("id", "parent_id", "kind", "category_scheme_id"))
+        rows = list(
+            Unit.objects.values_list("id", "parent_id", "kind", "category_scheme_id", "code")
+        )
         children: dict[int | None, list[int]] = {}
-        for pk, parent, _, _ in rows:
+        for pk, parent, *_ in rows:
             children.setdefault(parent, []).append(pk)
         return cls(
+            by_code={row[4]: row[0] for row in rows},
             children_of={parent: tuple(pks) for parent, pks in children.items()},
-            parent_of={pk: parent for pk, parent, _, _ in rows},
-            kind_of={pk: kind for pk, _, kind, _ in rows},
-            scheme_of={pk: scheme for pk, _, _, scheme in rows},
-            ordered=tuple(pk for pk, _, _, _ in rows),
+            parent_of={row[0]: row[1] for row in rows},
+            kind_of={row[0]: row[2] for row in rows},
+            scheme_of={row[0]: row[3] for row in rows},
+            ordered=tuple(row[0] for row in rows),
         )
 
     def ancestor_ids(self, unit_id: int | None) -> list[int]:

@@ -27,6 +27,10 @@ from .views import task_redirect_view
 
 
 class HotlineStepActivation(StepActivation):
+    # An open hotline task is signed for by completing it (services.hotline.hotline_complete
+    # sets its owner): the owner is written with the completion.
+    completed_fields = ("owner", "status", "started", "finished")
+
     @Activation.status.super()
     def create_next(self):
         """The next task works in the unit the service chose (`next_unit`, a re-dispatch), or

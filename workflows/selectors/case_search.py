@@ -9,6 +9,7 @@ words longer than two characters are then checked as substrings. SQLite uses ico
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,13 +33,13 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Collate
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import DateRangeWidget
 
-from departments.models import Unit
-from departments.selectors import unit_descendant_ids
+from departments.reference import reference_snapshot
 from workflows.access import can_search_reporter, case_search_visibility_q
 
 from ..models import Case, CaseStatus, CaseTask, Category, Source, Stage, TaskStatus, Urgency
@@ -48,6 +49,7 @@ MAX_QUERY_LENGTH = 100
 MAX_WORDS = 5
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+NUMBER_MAX_LENGTH = 20  # Case.number
 # The n-grams of the text (a column PostgreSQL generates, migration 0007) and the text.
 NGRAMS_COLUMN = '"workflows_case"."search_ngrams"'
 TEXT_SQL = '("workflows_case"."description" || \' \' || "workflows_case"."address")'
@@ -60,6 +62,10 @@ SORTS = {
     # The stored key (Case.due_sort: the due time, cases without one last), indexed.
     "due": (_("Due soonest"), F("due_sort"), False),
 }
+# A search by case number (a whole number or its start) lists the cases in number order, newest
+# number first, which is what someone typing a number expects: "Newest first" and "Oldest
+# first" mean by number there. Numbers are unique, so they need no id to break ties.
+NUMBER_SORTS = {"-created": "-number", "created": "number"}
 SLA_STATES = [
     ("on_track", _("On track")),
     ("at_risk", _("At risk")),
@@ -69,6 +75,13 @@ SLA_STATES = [
     ("missed", _("Closed late")),
     ("none", _("No due time")),
 ]
+
+
+def number_order():
+    """The case number as its index keeps it: byte order ("C") on PostgreSQL, where the index
+    case_number_c (migration 0015) serves both the order and a prefix (LIKE 'prefix%' becomes
+    a range on it); SQLite compares text byte by byte already."""
+    return Collate(F("number"), "C") if connection.vendor == "postgresql" else F("number")
 
 
 # --- free text ---------------------------------------------------------------------------------
@@ -189,18 +202,21 @@ def risk_from() -> ExpressionWrapper:
 
 
 class UnitRefField(forms.CharField):
-    """A unit by code (or id): the filter then covers it and every unit below it."""
+    """A unit by code (or id): the filter then covers it and every unit below it. Cleans to
+    the ids of the unit and its sub-units, read from the reference snapshot (one small
+    statement, where looking the unit up and then the tree took two)."""
 
     def clean(self, value):
         value = super().clean(value)
         if not value:
             return None
-        unit = Unit.objects.filter(
-            Q(code=value) | (Q(pk=int(value)) if value.isdigit() and len(value) < 12 else Q())
-        ).first()
-        if unit is None:
+        units = reference_snapshot().units
+        unit_id = units.by_code.get(value)
+        if unit_id is None and value.isdigit() and len(value) < 12:
+            unit_id = int(value) if int(value) in units.parent_of else None
+        if unit_id is None:
             raise forms.ValidationError(_("Unknown unit or area."), code="unknown")
-        return unit
+        return sorted(units.descendant_ids([unit_id]))
 
 
 class UnitRefFilter(django_filters.Filter):
@@ -209,7 +225,19 @@ class UnitRefFilter(django_filters.Filter):
     def filter(self, qs, value):
         if value is None:
             return qs
-        return qs.filter(**{f"{self.field_name}__in": sorted(unit_descendant_ids([value.pk]))})
+        return qs.filter(**{f"{self.field_name}__in": value})
+
+
+def number_prefix_q(prefix: str) -> Q:
+    """Numbers starting with `prefix`, as the range [prefix, prefix with its last character
+    moved up by one) of the number's byte order (`number_order`): the index case_number_c
+    serves it also in a generic prepared plan, where a LIKE pattern bound as a parameter is
+    not turned into a range. (Case numbers are ASCII; any other prefix is a plain LIKE.)"""
+    if not prefix.isascii() or prefix[-1] == "\x7f":
+        return Q(number__startswith=prefix)
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    key = number_order()
+    return Q(GreaterThanOrEqual(key, prefix)) & Q(LessThan(key, after))
 
 
 def _dates() -> DateRangeWidget:
@@ -233,7 +261,10 @@ class CaseSearchFilter(django_filters.FilterSet):
         help_text=_("Words of the description or address."),
     )
     number = django_filters.CharFilter(
-        label=_("Case number"), method="filter_number", max_length=20
+        label=_("Case number"),
+        method="filter_number",
+        max_length=NUMBER_MAX_LENGTH,
+        help_text=_("A number or its start; the cases are listed by number, newest first."),
     )
     phone = django_filters.CharFilter(
         label=_("Reporter phone"), method="filter_phone", max_length=120
@@ -286,7 +317,7 @@ class CaseSearchFilter(django_filters.FilterSet):
 
     def filter_number(self, qs, name, value):
         value = value.strip()
-        return qs.filter(number__startswith=value) if value else qs
+        return qs.filter(number_prefix_q(value)) if value else qs
 
     def filter_phone(self, qs, name, value):
         value = value.strip()
@@ -318,8 +349,30 @@ def case_search(user, params) -> CaseSearchFilter:
 
 
 def sort_key(search: CaseSearchFilter) -> str:
-    value = search.form.cleaned_data.get("sort") if search.form.is_valid() else None
-    return value if value in SORTS else "-created"
+    """The search's sort: the chosen one (default newest first), by number for a number search
+    (NUMBER_SORTS: "-number" or "number")."""
+    data = search.form.cleaned_data if search.form.is_valid() else {}
+    value = data.get("sort")
+    key = value if value in SORTS else "-created"
+    if (data.get("number") or "").strip() and key in NUMBER_SORTS:
+        return NUMBER_SORTS[key]
+    return key
+
+
+def search_order(search: CaseSearchFilter) -> tuple[object, bool, bool]:
+    """(sort expression, descending, whether the id breaks ties) of a valid search."""
+    key = sort_key(search)
+    if key in ("number", "-number"):
+        return number_order(), key == "-number", False
+    _label, expression, descending = SORTS[key]
+    return expression, descending, True
+
+
+def search_order_by(search: CaseSearchFilter) -> tuple[object, list[str]]:
+    """The sort expression (to alias as `sort_value`) and the order_by fields of a search."""
+    expression, descending, by_id = search_order(search)
+    sign = "-" if descending else ""
+    return expression, [f"{sign}sort_value"] + ([f"{sign}id"] if by_id else [])
 
 
 def with_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
@@ -332,36 +385,58 @@ class CaseSearchPage:
     next_cursor: str | None
 
 
-def _ordered(search: CaseSearchFilter) -> tuple[QuerySet[Case], bool]:
-    """The valid search's rows in its sort order (annotated `sort_value`), and whether the
-    order is descending."""
-    _label, expression, descending = SORTS[sort_key(search)]
-    order = ["-sort_value", "-id"] if descending else ["sort_value", "id"]
-    return with_rows(search.qs).alias(sort_value=expression).order_by(*order), descending
+def _ordered(search: CaseSearchFilter) -> QuerySet[Case]:
+    """The valid search's rows in its sort order (aliased `sort_value`)."""
+    expression, order = search_order_by(search)
+    return with_rows(search.qs).alias(sort_value=expression).order_by(*order)
+
+
+def number_cursor_encode(number: str) -> str:
+    return base64.urlsafe_b64encode(f"#{number}".encode()).decode().rstrip("=")
+
+
+def number_cursor_decode(cursor: str) -> str:
+    """The case number a number search's cursor carries; BadCursor if it carries none (a
+    cursor of another sort, or a forged one)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("Invalid cursor.") from exc
+    number = raw[1:]
+    if not raw.startswith("#") or not 0 < len(number) <= NUMBER_MAX_LENGTH:
+        raise BadCursor("Invalid cursor.")
+    if not number.isprintable():
+        raise BadCursor("Invalid cursor.")
+    return number
 
 
 def case_search_page(
     search: CaseSearchFilter, *, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
 ) -> CaseSearchPage:
     """One page of a valid search in its sort order, after `cursor`; raises BadCursor."""
-    qs, descending = _ordered(search)
-    if cursor:
+    qs = _ordered(search)
+    _expression, descending, by_id = search_order(search)
+    if cursor and by_id:
         value, pk = cursor_decode(cursor)
         compare = TupleLessThan if descending else TupleGreaterThan
         qs = qs.filter(compare(Tuple(F("sort_value"), F("id")), (value, pk)))
+    elif cursor:  # by number, which is unique
+        after = number_cursor_decode(cursor)
+        qs = qs.filter(**{"sort_value__lt" if descending else "sort_value__gt": after})
     rows = list(qs[: limit + 1])
     if len(rows) <= limit:
         return CaseSearchPage(rows, None)
     rows = rows[:limit]
     last = rows[-1]
+    if not by_id:
+        return CaseSearchPage(rows, number_cursor_encode(last.number))
     value = last.due_sort if sort_key(search) == "due" else last.created_at
     return CaseSearchPage(rows, cursor_encode(value, last.pk))
 
 
 def case_search_rows(search: CaseSearchFilter, limit: int) -> Iterator[Case]:
     """The first `limit` rows of a valid search in its sort order, read in chunks (exports)."""
-    qs, _descending = _ordered(search)
-    return qs[:limit].iterator(chunk_size=500)
+    return _ordered(search)[:limit].iterator(chunk_size=500)
 
 
 # --- map points ----------------------------------------------------------------------------------
@@ -391,10 +466,16 @@ def case_map_points(
         qs = qs.filter(point_lat__range=(min_lat, max_lat), point_lng__range=(min_lng, max_lng))
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
+    # Newest first; a number search newest number first, as its list (the number's index).
+    expression, order = F("created_at"), ["-sort_value", "-id"]
+    if sort_key(search) in ("number", "-number"):
+        expression, order = number_order(), ["-sort_value"]
     rows = list(
-        qs.order_by("-created_at", "-id").values_list(
-            "id", "number", "point_lat", "point_lng", "stage", "status", "category__name"
-        )[: limit + 1]
+        qs.alias(sort_value=expression)
+        .order_by(*order)
+        .values_list("id", "number", "point_lat", "point_lng", "stage", "status", "category__name")[
+            : limit + 1
+        ]
     )
     return MapPoints(rows[:limit], len(rows) > limit)
 
@@ -408,5 +489,6 @@ __all__ = [
     "case_search",
     "case_search_page",
     "case_search_rows",
+    "search_order_by",
     "sort_key",
 ]

@@ -1,6 +1,8 @@
-"""The 12345 hotline's state changes: take a call (create the order), open its tasks (called by
-the flow), and complete a task with an outcome: dispatch, direct answer, sign-for, return and
-the final ruling, assisting feedback, the lead's reply, callback and re-handling.
+"""The 12345 hotline's state changes: open an order's tasks (called by the flow), and complete
+a task with an outcome: dispatch, direct answer, sign-for, return and the final ruling,
+assisting feedback, the lead's reply, callback and re-handling. Taking the call is in
+services.hotline_calls, telling the citizen, merging and rating in services.hotline_citizen;
+their public names are imported here too (`from workflows.services.hotline import …`).
 
 Every transition goes through `services.transitions` (the process lock taken from the order's
 own flow class, the task read again under it, the activation run, the next tasks opened); this
@@ -11,40 +13,32 @@ the audit event in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task as FlowTask
 from viewflow.workflow.status import STATUS
 
 from cityops.compiled_queries import insert, save_fields
-from departments.models import Role, Unit, UnitKind
+from departments.models import Unit, UnitKind
 from departments.reference import reference_snapshot
-from departments.selectors import grid_cell_at
 from workflows import access
 
-from ..integrations.sms import CHANNEL as SMS_CHANNEL
 from ..models import (
     Case,
     CaseStatus,
     CaseTask,
-    Category,
     CategoryKind,
     HotlineOrder,
-    OutboxMessage,
     ReplyChannel,
     ReplyResult,
-    RequestType,
     ReturnReason,
     Source,
     Stage,
     TaskStatus,
-    Urgency,
 )
 from ..models.hotline import (
     ASSIST_STAGES,
@@ -53,18 +47,34 @@ from ..models.hotline import (
     hotline_outcomes,
     hotline_role,
 )
-from ..selectors.lookups import case_by_ref, unit_by_ref
+from ..selectors.lookups import case_by_ref, parse_ref
 from ..sla.deadlines import task_sla_fields
 from ..sla.hotline import handling_due, hotline_deadline, next_working_day_start
 from .cases import CaseReport, case_report
 from .errors import Conflict, not_found
 from .events import event_record
+from .hotline_calls import (  # noqa: F401  (the public names of the hotline services)
+    CITIZEN_SOURCES,
+    OrderReport,
+    hotline_categories,
+    order_create,
+    order_from_case,
+    order_from_case_check,
+    order_report,
+)
+from .hotline_citizen import (  # noqa: F401
+    HOTLINE_SCHEME,
+    citizen_notify,
+    hotline_categories_load,
+    merged_notify,
+    order_closed_notify,
+    order_rate,
+    order_unmerge,
+)
 from .invariants import refuse_if_request_outstanding
-from .notifications import notify, users_holding
-from .numbering import case_number_next
 from .routing import route_suggest
 from .transitions import (
-    flow_start,
+    locked_read,
     process_context,
     task_actor_check,
     task_advance,
@@ -91,207 +101,10 @@ ORDER_FIELDS_MOVED = [
     "converted_case",
 ]
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
+# The transition's locked re-read, with the order (one statement where two were read).
+_LOCKED_ORDER_READ = locked_read("case__hotline")
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
 CALLBACK_OUTCOMES = ("satisfied", "basic", "unsatisfied", "unreachable")
-
-
-# --- taking the call -------------------------------------------------------------------------
-
-
-@dataclass
-class OrderReport:
-    """What the agent (or a 12345 platform through the API) records of a citizen's call."""
-
-    centre: Unit | int
-    category: Category | int
-    request_type: str
-    text: str
-    caller_name: str = ""
-    caller_phone: str = ""
-    urgency: str = Urgency.NORMAL
-    reply_channel: str = ReplyChannel.PHONE
-    reply_address: str = ""
-    address: str = ""
-    lat: float | None = None
-    lng: float | None = None
-    errors: dict = field(default_factory=dict)
-
-
-def hotline_categories():
-    """The active hotline categories (大类/中类/小类), in code order."""
-    return Category.objects.filter(kind=CategoryKind.HOTLINE, is_active=True).order_by("code")
-
-
-def _check_report(report: OrderReport) -> tuple[Unit, Category]:
-    errors = {}
-    centre_id = getattr(report.centre, "pk", report.centre)
-    centre = Unit.objects.filter(pk=centre_id, kind=UnitKind.HOTLINE, is_active=True).first()
-    if centre is None:
-        errors["centre"] = _("Unknown hotline centre.")
-    category_id = getattr(report.category, "pk", report.category)
-    category = hotline_categories().filter(pk=category_id).first()
-    if category is None:
-        errors["category"] = _("Choose a hotline category.")
-    if report.request_type not in RequestType.values:
-        errors["request_type"] = _("Choose the request type.")
-    if report.urgency not in Urgency.values:
-        errors["urgency"] = _("Choose the urgency.")
-    if report.reply_channel not in ReplyChannel.values:
-        errors["reply_channel"] = _("Choose how the citizen wants the reply.")
-    if not report.text.strip():
-        errors["text"] = _("Write down what the citizen asks.")
-    phone = report.caller_phone.strip()
-    if phone and not (phone.replace("-", "").replace("+", "").isdigit() and 5 <= len(phone) <= 20):
-        errors["caller_phone"] = _("Enter a phone number (digits only).")
-    if report.reply_channel in (ReplyChannel.PHONE, ReplyChannel.SMS) and not phone:
-        errors["caller_phone"] = _("A reply by phone or SMS needs the caller's phone.")
-    if report.reply_channel == ReplyChannel.EMAIL and "@" not in report.reply_address:
-        errors["reply_address"] = _("A reply by e-mail needs the address.")
-    if errors:
-        raise ValidationError(errors)
-    return centre, category
-
-
-def order_create(*, actor, report: OrderReport) -> HotlineOrder:
-    """The order and its case (numbered like every case), in the caller's transaction; the
-    flow is started by `flows.hotline.order_report`."""
-    centre, category = _check_report(report)
-    if getattr(actor, "pk", None) and not access.can_take_calls_at(actor, centre.pk):
-        raise not_found()
-    return _order_insert(actor=actor, report=report, centre=centre, category=category)
-
-
-def _order_insert(
-    *, actor, report: OrderReport, centre: Unit, category: Category, from_case: Case | None = None
-) -> HotlineOrder:
-    units = reference_snapshot().units
-    cell = None
-    if report.lat is not None and report.lng is not None:
-        cell = grid_cell_at(report.lat, report.lng)
-    now = timezone.now()
-    case = Case(
-        number=case_number_next(timezone.localtime(now).year),
-        city_id=units.city_id(centre.pk),
-        category=category,
-        description=report.text.strip(),
-        lat=report.lat,
-        lng=report.lng,
-        grid=cell,
-        area=cell.area if cell else None,
-        address=report.address.strip(),
-        source=Source.HOTLINE,
-        urgency=report.urgency,
-        reported_by=actor if getattr(actor, "pk", None) else None,
-        created_at=now,
-    )
-    insert(case)
-    order = HotlineOrder(
-        case=case,
-        centre=centre,
-        caller_name=report.caller_name.strip(),
-        caller_phone=report.caller_phone.strip(),
-        request_type=report.request_type,
-        reply_channel=report.reply_channel,
-        reply_address=report.reply_address.strip(),
-        query_code=f"{secrets.randbelow(10**6):06d}",
-        from_case=from_case,
-    )
-    order.save(force_insert=True)
-    said = {"request_type": report.request_type, "category": category.code}
-    if from_case is not None:
-        said["from_case"] = from_case.number
-    event_record(
-        case=case,
-        action="hl_report",
-        actor=actor,
-        stage_to=Stage.HL_INTAKE,
-        unit_id=centre.pk,
-        payload=said,
-    )
-    return order
-
-
-# Where a 数字城管 case comes from a citizen (what may become a 12345 order).
-CITIZEN_SOURCES = (Source.HOTLINE, Source.PUBLIC_APP)
-
-
-def order_from_case_check(case: Case, category_ref, request_type) -> tuple[Unit, Category, str]:
-    """A case may become a 12345 order when a citizen reported it and its city has a hotline
-    centre; the agent's category and request type are chosen, nothing is typed again."""
-    if case.source not in CITIZEN_SOURCES:
-        raise ValidationError(
-            {"outcome": _("Only a citizen's report can become a 12345 hotline order.")}
-        )
-    ref = str(category_ref or "").strip()
-    category = (
-        hotline_categories().filter(pk=int(ref)).first()
-        if ref.isascii() and ref.isdigit()
-        else None
-    ) or hotline_categories().filter(code=ref).first()
-    errors = {}
-    if category is None:
-        errors["hotline_category"] = _("Choose a hotline category.")
-    if request_type not in RequestType.values:
-        errors["request_type"] = _("Choose the request type.")
-    units = reference_snapshot().units
-    centre = next(
-        (
-            unit
-            for unit in Unit.objects.filter(kind=UnitKind.HOTLINE, is_active=True).order_by("code")
-            if units.city_id(unit.pk) == case.city_id
-        ),
-        None,
-    )
-    if centre is None:
-        errors["outcome"] = _("This city has no hotline centre.")
-    if errors:
-        raise ValidationError(errors)
-    return centre, category, request_type
-
-
-def order_from_case(
-    *, actor, case: Case, centre: Unit, category: Category, request_type: str
-) -> HotlineOrder:
-    """The case's request as a new 12345 order at intake (in the caller's transaction, under the
-    case's lock): its text, place, urgency and the citizen's name and contact carried over,
-    linked both ways (`from_case` / `case.turned_into_order`)."""
-    contact = case.reporter_contact.strip()
-    email = "@" in contact
-    phone = "" if email else contact
-    if phone and not phone.replace("-", "").replace("+", "").replace(" ", "").isdigit():
-        phone = ""
-    channel = ReplyChannel.EMAIL if email else (ReplyChannel.PHONE if phone else ReplyChannel.NONE)
-    report = OrderReport(
-        centre=centre,
-        category=category,
-        request_type=request_type,
-        text=case.description,
-        caller_name=case.reporter_name,
-        caller_phone=phone.replace(" ", "")[:20],
-        urgency=case.urgency,
-        reply_channel=channel,
-        reply_address=contact if email else "",
-        address=case.address,
-        lat=case.lat,
-        lng=case.lng,
-    )
-    order = _order_insert(
-        actor=actor, report=report, centre=centre, category=category, from_case=case
-    )
-    order.case.process = flow_start("hotline", order=order)
-    order.case.save(update_fields=["process", "stage", "updated_at"])
-    return order
-
-
-def order_report(*, actor, report: OrderReport) -> HotlineOrder:
-    """Record a citizen's call (or an API report) and start its flow at intake."""
-    with transaction.atomic():
-        order = order_create(actor=actor, report=report)
-        order.case.process = flow_start("hotline", order=order)
-        order.case.save(update_fields=["process", "stage", "updated_at"])
-    return order
-
-
 # --- tasks opening (called by the flow) -------------------------------------------------------
 
 
@@ -348,8 +161,24 @@ def _text(data: dict, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _handling_unit(ref, name: str) -> Unit:
-    unit = unit_by_ref(ref, queryset=Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True))
+def _handling_units(refs: list) -> dict:
+    """The active handling units named by `refs` (ids or codes), read in one statement: parsed
+    ref → unit (refs naming none are missing)."""
+    parsed = [p for p in (parse_ref(r) for r in refs) if p is not None]
+    ids = [p for p in parsed if isinstance(p, int)]
+    codes = [p for p in parsed if isinstance(p, str)]
+    found = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True).filter(
+        Q(pk__in=ids) | Q(code__in=codes)
+    )
+    units: dict = {}
+    for unit in found:
+        units.setdefault(unit.pk, unit)
+        units.setdefault(unit.code, unit)
+    return {p: units[p] for p in parsed if p in units}
+
+
+def _handling_unit(units: dict, ref, name: str) -> Unit:
+    unit = units.get(parse_ref(ref))
     if unit is None:
         raise ValidationError({name: _("Unknown or inactive handling unit.")})
     return unit
@@ -359,13 +188,14 @@ def _clean_dispatch(task: CaseTask, data: dict) -> dict:
     ref = data.get("lead_unit") or task.payload.get("suggested_unit")
     if ref in (None, ""):
         raise ValidationError({"lead_unit": _("Choose the lead unit.")})
-    lead = _handling_unit(ref, "lead_unit")
     refs = data.get("assist_units") or []
     if isinstance(refs, str):
         refs = [r for r in refs.replace(",", " ").split() if r]
+    units = _handling_units([ref, *refs])
+    lead = _handling_unit(units, ref, "lead_unit")
     assist: list[Unit] = []
     for ref in refs:
-        unit = _handling_unit(ref, "assist_units")
+        unit = _handling_unit(units, ref, "assist_units")
         if unit.pk == lead.pk:
             raise ValidationError({"assist_units": _("The lead unit cannot also assist.")})
         if unit not in assist:
@@ -415,7 +245,7 @@ def _clean_ruling(task: CaseTask, outcome: str, data: dict) -> dict:
         return {"unit": None}  # the assisting unit is dropped
     if ref in (None, ""):
         raise ValidationError({"unit": _("Choose the unit the order goes to now.")})
-    unit = _handling_unit(ref, "unit")
+    unit = _handling_unit(_handling_units([ref]), ref, "unit")
     returned_by = task.payload.get("returned_by")
     if unit.pk == returned_by:
         raise ValidationError({"unit": _("Choose another unit than the one that returned it.")})
@@ -513,7 +343,7 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
     task is taken (signed for) by the one who completes it."""
     task_actor_check(actor, task)
     cleaned = _clean(task, outcome, data or {})
-    with task_locked(task) as (task, flow_task):
+    with task_locked(task, read=_LOCKED_ORDER_READ) as (task, flow_task):
         if not task.is_open:
             raise Conflict(_("The task is already done."), "task_done")
         if task.status == TaskStatus.CLAIMED and task.owner_id != actor.pk:
@@ -523,26 +353,28 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
         refuse_if_request_outstanding(task)  # an extension request awaiting its decision
         if outcome == "merge" and not cleaned["merge_into"].is_open:
             raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
-        order = HotlineOrder.objects.get(pk=task.case_id)
+        order = task.case.hotline
         order.case = case = task.case
+        before = _order_values(order)
         process = flow_task.process
         process.cityops_order = order
         stage_from = case.stage
         route, said = _apply(order, task, outcome, cleaned, process, actor)
         if flow_task.status == STATUS.NEW:  # taken by completing it (what task_claim writes)
-            flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED
-            save_fields(flow_task, ["owner", "status"])
+            flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED  # saved on completion
         task_advance(flow_task, route)
         _after(order, task, outcome)
         if outcome == "merge":
-            _merged_notify(order, cleaned["merge_into"])
+            merged_notify(order, cleaned["merge_into"])
         if case.status == CaseStatus.CLOSED:
             order_closed_notify(order)
         save_fields(
             case,
             ["stage", "status", "due_at", "responsible_unit", "closed_at", "updated_at"],
         )
-        save_fields(order, ORDER_FIELDS_MOVED)
+        moved = [f for f, value in _order_values(order).items() if value != before[f]]
+        if moved:  # a sign-for or a feedback leaves the order as it was
+            save_fields(order, moved)
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
         task.owner_id = task.owner_id or actor.pk
         task.payload = {**task.payload, **said}
@@ -557,6 +389,15 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             payload=said,
         )
     return task
+
+
+def _order_values(order: HotlineOrder) -> dict:
+    """What completing a task may change on the order (foreign keys by id; lists copied)."""
+    values = {}
+    for name in ORDER_FIELDS_MOVED:
+        value = getattr(order, HotlineOrder._meta.get_field(name).attname)
+        values[name] = list(value) if isinstance(value, list) else value
+    return values
 
 
 def _callback_may_start(task: CaseTask) -> None:
@@ -724,151 +565,3 @@ def _proceed_without_late(order: HotlineOrder, task: CaseTask) -> None:
             stage_to=late.stage,
             payload={"unit": late.unit.code},
         )
-
-
-# --- the category sample ------------------------------------------------------------------------
-
-HOTLINE_SCHEME = "GB/T 39666-2020 sample"
-
-
-def hotline_categories_load(path) -> int:
-    """Load (or refresh) a three-level hotline category list from CSV (see workflows/data);
-    returns the number of categories. The handling limit of a hotline order comes from its
-    request type (settings), so the category carries the longest one as its nominal limit."""
-    import csv
-
-    from django.db import transaction
-
-    from departments.reference import reference_changed
-
-    from ..models import CategoryScheme, LimitUnit
-
-    with open(path, encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    units = {u.code: u for u in Unit.objects.filter(code__in={r["default_unit"] for r in rows})}
-    with transaction.atomic():
-        scheme, _created = CategoryScheme.objects.get_or_create(
-            code=HOTLINE_SCHEME, defaults={"name": "12345 热线诉求分类（样例）"}
-        )
-        for row in rows:
-            Category.objects.update_or_create(
-                scheme=scheme,
-                kind=CategoryKind.HOTLINE,
-                code=row["minor_code"],
-                defaults={
-                    "major_code": row["major_code"],
-                    "major_name": row["major_name"],
-                    "middle_code": row["middle_code"],
-                    "middle_name": row["middle_name"],
-                    "name": row["minor_name"],
-                    "default_unit": units.get(row["default_unit"]),
-                    "limit_value": 15,
-                    "limit_unit": LimitUnit.WORKING_DAYS,
-                },
-            )
-        reference_changed()
-    return len(rows)
-
-
-# --- telling the citizen, merging, rating -------------------------------------------------------
-
-
-def citizen_notify(order: HotlineOrder, text: str) -> OutboxMessage | None:
-    """Queue a text (or an e-mail, if the citizen asked for one) to the caller, in the caller's
-    transaction; nothing when there is no way to reach them."""
-    now = timezone.now()
-    if order.reply_channel == ReplyChannel.EMAIL and order.reply_address:
-        channel = "email"
-        payload = {
-            "to": [order.reply_address],
-            "subject": _("12345 hotline: order %(number)s") % {"number": order.case.number},
-            "body": text,
-        }
-    elif order.caller_phone:
-        channel, payload = SMS_CHANNEL, {"to": order.caller_phone, "text": text}
-    else:
-        return None
-    message = OutboxMessage(channel=channel, payload=payload, created_at=now, available_at=now)
-    insert(message)
-    return message
-
-
-def _closed_notice(order: HotlineOrder) -> str:
-    return _(
-        "Your 12345 request %(number)s has been dealt with and closed. Look it up with the "
-        "query code %(code)s."
-    ) % {"number": order.case.number, "code": order.query_code}
-
-
-def order_closed_notify(order: HotlineOrder) -> None:
-    """The order closed: its caller and the callers of the reports merged into it are told."""
-    citizen_notify(order, _closed_notice(order))
-    merged = HotlineOrder.objects.select_related("case").filter(merged_into_id=order.pk)
-    for other in merged:
-        citizen_notify(other, _closed_notice(other))
-
-
-def _merged_notify(order: HotlineOrder, master: Case) -> None:
-    """A merge: the repeats are counted on the master; a hotspot goes to the supervisors."""
-    repeats = HotlineOrder.objects.filter(merged_into=master).count()
-    if repeats == settings.CITYOPS_DUPLICATE_HOTSPOT:
-        notify(
-            users=users_holding(Role.SUPERVISOR, [master.city_id]),
-            kind="hotspot",
-            title=_("Hotspot: %(number)s reported %(n)d more times")
-            % {"number": master.number, "n": repeats},
-            case=master,
-        )
-
-
-def order_unmerge(*, actor, order: HotlineOrder) -> HotlineOrder:
-    """Undo a merge (the hotline centre's shift leader): the order goes back to intake, in a
-    new run of its flow (the merged run had ended)."""
-    with transaction.atomic():
-        _unmerge(actor=actor, order=order)
-        order.case.process = flow_start("hotline", order=order)
-        order.case.save(update_fields=["process", "stage", "updated_at"])
-    return order
-
-
-def _unmerge(*, actor, order: HotlineOrder) -> Case:
-    if not access.can_view_order(actor, order):
-        raise not_found()
-    if not access.can_unmerge(actor, order):
-        raise Conflict(_("Only the hotline centre's shift leader may undo a merge."), "not_allowed")
-    if order.merged_into_id is None:
-        raise Conflict(_("This order is not merged into another."), "not_merged")
-    master = order.merged_into
-    case = order.case
-    order.merged_into = None
-    order.save(update_fields=["merged_into"])
-    case.status, case.closed_at, case.stage = CaseStatus.OPEN, None, Stage.HL_INTAKE
-    case.save(update_fields=["status", "closed_at", "stage", "updated_at"])
-    event_record(
-        case=case,
-        action="hl_unmerge",
-        actor=actor,
-        stage_from=Stage.ENDED,
-        stage_to=Stage.HL_INTAKE,
-        unit_id=order.centre_id,
-        payload={"master": master.number},
-    )
-    return master
-
-
-def order_rate(*, order: HotlineOrder, rating: str) -> HotlineOrder:
-    """The citizen rates the handling of a closed order, once (the public query page)."""
-    from ..models import Satisfaction
-
-    if rating not in (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.UNSATISFIED):
-        raise ValidationError({"rating": _("Choose a rating.")})
-    updated = HotlineOrder.objects.filter(
-        pk=order.pk, case__status=CaseStatus.CLOSED, citizen_rating=""
-    ).update(citizen_rating=rating)
-    if not updated:
-        raise Conflict(
-            _("This order cannot be rated (not closed, or rated already)."), "not_ratable"
-        )
-    order.citizen_rating = rating
-    event_record(case=order.case, action="hl_citizen_rating", payload={"rating": rating})
-    return order

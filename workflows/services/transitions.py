@@ -149,14 +149,19 @@ def task_actor_check(actor, task: CaseTask) -> None:
 
 # The re-read under the lock: the task, its flow task and process, the case, its category with
 # the category's default unit (routing), and the reference-data generation
-# (departments.reference); compiled once per thread.
-_LOCKED_READ = CompiledGet(
-    lambda pk: (
-        CaseTask.objects.select_related("task__process", "case__category__default_unit")
-        .annotate(reference_generation=RawSQL(f"({GENERATION_SQL})", ()))
-        .filter(pk=pk)
+# (departments.reference); compiled once per thread. A flow reading rows of its own with it
+# builds its own with `locked_read(<more select_related paths>)`.
+def locked_read(*also: str) -> CompiledGet:
+    return CompiledGet(
+        lambda pk: (
+            CaseTask.objects.select_related("task__process", "case__category__default_unit", *also)
+            .annotate(reference_generation=RawSQL(f"({GENERATION_SQL})", ()))
+            .filter(pk=pk)
+        )
     )
-)
+
+
+_LOCKED_READ = locked_read()
 
 
 @contextmanager
@@ -184,18 +189,20 @@ def process_context(process) -> None:
 
 
 @contextmanager
-def task_locked(task: CaseTask):
+def task_locked(task: CaseTask, read: CompiledGet | None = None):
     """Lock the case's process, then yield fresh copies of the task and its viewflow task.
 
     The lock is the case's main process's (review tasks run in processes of their own, but a
     review and the case's own tasks never change at the same time). The API reads the task
     with its case and the case's process (`selectors.tasks.task_to_act_on`); otherwise the
-    process is read here, before the lock (only its flow class and id are used).
+    process is read here, before the lock (only its flow class and id are used). A flow
+    that needs more rows of its own passes `read`, a CompiledGet of the task by id that
+    selects at least what `_LOCKED_READ` does.
     """
     # The lock opens the transaction (SELECT … FOR UPDATE on the process row): everything
     # below commits or rolls back together. One query fetches what the transition needs.
     with process_locked(task.case.process):
-        fresh = _LOCKED_READ.get(task.pk)
+        fresh = (read or _LOCKED_READ).get(task.pk)
         flow_task = fresh.task
         flow_task.process.cityops_case = fresh.case
         flow_task.process.cityops_previous = fresh
