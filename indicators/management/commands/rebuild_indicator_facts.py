@@ -8,8 +8,8 @@ from indicators.facts import facts_catch_up, facts_rebuild
 class Command(BaseCommand):
     help = (
         "Rebuild the indicator facts from scratch and report any difference from the stored "
-        "(incrementally maintained) facts. --check only reports (exit status 1 on a "
-        "difference); without it the differing cases are replaced."
+        "(incrementally maintained) facts and their rollup. --check only reports (exit status "
+        "1 on a difference); without it the differing cases and rollup rows are replaced."
     )
 
     def add_arguments(self, parser):
@@ -25,15 +25,21 @@ class Command(BaseCommand):
                 applied += step
             self.stdout.write(f"caught up: {applied} events applied")
         report = facts_rebuild(apply=not check)
+        rollup = report["rollup"]
         self.stdout.write(
             f"cases {report['cases']}, facts {report['facts']}: "
-            f"missing {report['missing']}, extra {report['extra']}"
+            f"missing {report['missing']}, extra {report['extra']}; rollup rows "
+            f"{rollup['rows']}: missing or differing {rollup['missing']}, extra {rollup['extra']}"
         )
+        messages = []
         if report["missing"] or report["extra"]:
             sample = ", ".join(map(str, report["differing_cases"][:10]))
-            message = f"difference in cases (ids, first 10): {sample}"
-            if check:
-                raise CommandError(message)
+            messages.append(f"difference in cases (ids, first 10): {sample}")
+        if rollup["missing"] or rollup["extra"]:
+            messages.append("difference in the rollup")
+        if messages and check:
+            raise CommandError("; ".join(messages))
+        for message in messages:
             self.stdout.write(message + " — replaced")
-        else:
+        if not messages:
             self.stdout.write(self.style.SUCCESS("zero difference"))
