@@ -150,6 +150,11 @@ def test_the_command_checks_and_repairs_the_rollup(history):
     FactRollup.objects.filter(kind="reported").update(n=5)
     with pytest.raises(CommandError, match="rollup"):
         call_command("rebuild_indicator_facts", "--check", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="rollup"):
+        call_command("rebuild_indicator_facts", "--rollup-only", "--check", stdout=io.StringIO())
+    call_command("rebuild_indicator_facts", "--rollup-only", stdout=io.StringIO())
+    call_command("rebuild_indicator_facts", "--rollup-only", "--check", stdout=io.StringIO())
+    FactRollup.objects.filter(kind="reported").delete()
     call_command("rebuild_indicator_facts", stdout=io.StringIO())
     call_command("rebuild_indicator_facts", "--check", stdout=out)
     assert FactRollup.objects.get(kind="reported", grain="unit", span="d").n == 1
