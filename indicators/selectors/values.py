@@ -172,13 +172,16 @@ def _rollup_states(out, count: str, selection: Selection, group, grain, tree) ->
     per_period = rollup_state_counts(
         count, grain, selection.dims_q(tree), [s.period for s in subs], column
     )
+    # The assignments the rollup leaves out, every period in one statement (state_q as is).
+    left_out = Fact.objects.filter(ROLLUP_EXCLUDED_Q, kind="assignment")
+    per_sub = {f"p{i}": Count("id", filter=state_q(count, sub)) for i, sub in enumerate(subs)}
+    if column:
+        extra = list(left_out.values(column).annotate(**per_sub).order_by())
+    else:
+        extra = [{column: None, **left_out.aggregate(**per_sub)}]
     for i, sub in enumerate(subs):
-        left_out = Fact.objects.filter(state_q(count, sub) & ROLLUP_EXCLUDED_Q)
-        if column:
-            extra = left_out.values_list(column).annotate(n=Count("id")).order_by()
-        else:
-            extra = [(None, left_out.count())]
-        for g, n in [*per_period[i].items(), *extra]:
+        left = [(r[column], r[f"p{i}"]) for r in extra if r[f"p{i}"]]
+        for g, n in [*per_period[i].items(), *left]:
             key = sub.period.key if timed else g
             out[key][()][count] += n
         if timed or group is None:
