@@ -161,8 +161,8 @@ class FactRollup(models.Model):
     them from the facts). No NULLs, so that one unique key identifies a row: 0 is "none"
     for ids and for a dimension the grain does not keep; on_time / flag 1, 0, -1 (unknown)."""
 
-    grain = models.CharField(max_length=8)
-    span = models.CharField(max_length=1)
+    grain = models.CharField(_("grain"), max_length=8)
+    span = models.CharField(_("span"), max_length=1)
     day = models.DateField()
     kind = models.CharField(max_length=12)
     stage = models.CharField(max_length=20)
@@ -174,8 +174,8 @@ class FactRollup(models.Model):
     street_id = models.IntegerField()
     community_id = models.IntegerField()
     grid_id = models.IntegerField()
-    n = models.BigIntegerField()
-    s = models.BigIntegerField()  # Σ value × 100 (values carry two decimals)
+    n = models.BigIntegerField(_("facts counted"))
+    s = models.BigIntegerField(_("sum of values × 100"))  # values carry two decimals
 
     KEY = (
         "grain",

@@ -22,8 +22,8 @@ class Migration(migrations.Migration):
             name='FactRollup',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grain', models.CharField(max_length=8)),
-                ('span', models.CharField(max_length=1)),
+                ('grain', models.CharField(max_length=8, verbose_name='grain')),
+                ('span', models.CharField(max_length=1, verbose_name='span')),
                 ('day', models.DateField()),
                 ('kind', models.CharField(max_length=12)),
                 ('stage', models.CharField(max_length=20)),
@@ -35,8 +35,8 @@ class Migration(migrations.Migration):
                 ('street_id', models.IntegerField()),
                 ('community_id', models.IntegerField()),
                 ('grid_id', models.IntegerField()),
-                ('n', models.BigIntegerField()),
-                ('s', models.BigIntegerField()),
+                ('n', models.BigIntegerField(verbose_name='facts counted')),
+                ('s', models.BigIntegerField(verbose_name='sum of values × 100')),
             ],
             options={
                 'verbose_name': 'indicator rollup row',
