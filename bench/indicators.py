@@ -10,6 +10,8 @@ Prints p50/p95 (ms) of: a month's KPI table for all units (with composite score 
 the dashboard builds it); the city's two-year monthly trend; the drill-down's first page; the
 big-screen payload; and, as the ceiling, the same month's base counts by one hand-written
 GROUP BY over the fact table (the least any implementation must read).
+
+`--maintenance N` instead times what the rollup adds to the facts' catch-up job.
 """
 
 from __future__ import annotations
@@ -40,8 +42,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--month", help="YYYY-MM (default: the last complete month)")
+    parser.add_argument(
+        "--maintenance",
+        type=int,
+        default=0,
+        metavar="BATCHES",
+        help="instead: time facts_replace of BATCHES batches of 500 cases with and without the "
+        "rollup's part (alternating, each batch rolled back)",
+    )
     args = parser.parse_args()
     django_setup()
+    if args.maintenance:
+        maintenance(args.maintenance)
+        return
 
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -100,6 +113,37 @@ def main() -> None:
     ]:
         p50, p95 = timed(fn, args.runs)
         print(f"{name:44} {p50:8.1f} {p95:8.1f}")
+
+
+def maintenance(batches: int) -> None:
+    """What the rollup adds to the catch-up job: facts_replace of the same 500-case batches
+    with and without rollup_apply (its old-facts read included), alternating."""
+    import random
+
+    from django.db import transaction
+
+    from indicators import facts
+    from workflows.models import Case
+
+    ids = list(Case.objects.values_list("pk", flat=True))
+    rng = random.Random(11)
+    times: dict[str, list[float]] = {"facts + rollup": [], "facts only": []}
+    real = (facts.old_facts, facts.rollup_apply)
+    for n in range(batches):
+        batch = rng.sample(ids, 500)
+        for name in sorted(times, reverse=n % 2 == 1):
+            if name == "facts only":
+                facts.old_facts, facts.rollup_apply = (lambda ids: []), (lambda old, new: 0)
+            start = time.perf_counter()
+            with transaction.atomic():
+                facts.facts_replace(batch)
+                transaction.set_rollback(True)
+            times[name].append((time.perf_counter() - start) * 1000)
+            facts.old_facts, facts.rollup_apply = real
+    print(f"facts_replace of 500 random cases, {batches} batches each (ms):")
+    for name, values in times.items():
+        values.sort()
+        print(f"  {name:16} p50 {statistics.median(values):7.1f}  max {values[-1]:7.1f}")
 
 
 if __name__ == "__main__":

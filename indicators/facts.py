@@ -38,6 +38,7 @@ from workflows.models import Case, CaseEvent, CaseStatus, CaseTask, HotlineOrder
 
 from .hotline_facts import RATING_ACTION, hotline_facts
 from .models import Fact, FactCursor
+from .rollup import old_facts, rollup_apply, rollup_rebuild
 
 logger = logging.getLogger(__name__)
 
@@ -250,11 +251,14 @@ def facts_for_cases(case_ids, ctx: _Context | None = None) -> list[Fact]:
 
 
 def facts_replace(case_ids) -> int:
-    """Replace the stored facts of these cases (inside the caller's transaction)."""
+    """Replace the stored facts of these cases, and their part of the rollup, inside the
+    caller's transaction."""
     case_ids = sorted(set(case_ids))
     rows = facts_for_cases(case_ids)
+    old = old_facts(case_ids)
     Fact.objects.filter(case_id__in=case_ids).delete()
     Fact.objects.bulk_create(rows, batch_size=1000)
+    rollup_apply(old, rows)
     return len(rows)
 
 
@@ -292,8 +296,9 @@ def _key(fact: Fact) -> tuple:
 
 def facts_rebuild(*, apply: bool = False, batch: int = 2000) -> dict:
     """Recompute every case's facts and compare with the stored ones, in case-id batches.
-    Returns {"cases", "facts", "missing", "extra"}; with apply, the stored facts are replaced
-    where they differ and the position moves to the last event."""
+    Returns {"cases", "facts", "missing", "extra", "rollup": {"rows", "missing", "extra"}};
+    with apply, the stored facts (then the rollup rows) are replaced where they differ and the
+    position moves to the last event."""
     ctx = _Context()
     report = {"cases": 0, "facts": 0, "missing": 0, "extra": 0, "differing_cases": []}
     last_id = 0
@@ -322,4 +327,5 @@ def facts_rebuild(*, apply: bool = False, batch: int = 2000) -> dict:
     report["extra"] += stray
     if apply:
         FactCursor.objects.update_or_create(name=CURSOR, defaults={"last_event_id": top_event})
+    report["rollup"] = rollup_rebuild(apply=apply)  # against the stored (now rebuilt) facts
     return report

@@ -71,6 +71,23 @@ class IndicatorVersion(models.Model):
         return f"{self.indicator_id} v{self.version}"
 
 
+# The rollup's grains: which evaluation dimensions a grain keeps (the others are 0 there).
+ROLLUP_GRAINS = {
+    "unit": ("unit_id",),
+    "area": ("unit_id", "city_id", "district_id", "street_id", "community_id", "grid_id"),
+}
+ROLLUP_DIMS = ROLLUP_GRAINS["area"]
+# The assignments' state counts as day-indexed steps (selectors.rollup sums them up to a day):
+# due for handling from its dispatch day to its end day; overdue from the later of the
+# dispatch day and the due day to the day before the end's (exclusive) day.
+STATE_KINDS = ("@due+", "@due-", "@over+", "@over-")
+# The facts the rollup leaves out (counted from the facts): parked ones (whether they count
+# depends on the period's end) and assignments that end before they start (no day interval).
+ROLLUP_EXCLUDED_Q = models.Q(parked_at__isnull=False) | models.Q(
+    kind="assignment", end_at__lt=models.F("at")
+)
+
+
 class Fact(models.Model):
     """One countable occurrence of a case, with its evaluation dimensions denormalised.
 
@@ -127,10 +144,75 @@ class Fact(models.Model):
                 name="fact_assignment_end",
                 condition=models.Q(kind="assignment"),
             ),
+            models.Index(fields=["day"], name="fact_rollup_excluded", condition=ROLLUP_EXCLUDED_Q),
         ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.day}"
+
+
+class FactRollup(models.Model):
+    """Base counts of the facts per day and per month (span "d" / "m", `day` the month's
+    first day): n facts and the sum of their values in hundredths, per kind, stage, on_time,
+    flag and the dimensions of a grain; assignments as the steps of STATE_KINDS.
+
+    Kept equal to the facts by indicators.rollup in the same transaction as they change;
+    parked facts and assignments that end before they start are not in it (the reads count
+    them from the facts). No NULLs, so that one unique key identifies a row: 0 is "none"
+    for ids and for a dimension the grain does not keep; on_time / flag 1, 0, -1 (unknown)."""
+
+    grain = models.CharField(_("grain"), max_length=8)
+    span = models.CharField(_("span"), max_length=1)
+    day = models.DateField()
+    kind = models.CharField(max_length=12)
+    stage = models.CharField(max_length=20)
+    on_time = models.SmallIntegerField()
+    flag = models.SmallIntegerField()
+    unit_id = models.IntegerField()
+    city_id = models.IntegerField()
+    district_id = models.IntegerField()
+    street_id = models.IntegerField()
+    community_id = models.IntegerField()
+    grid_id = models.IntegerField()
+    n = models.BigIntegerField(_("facts counted"))
+    s = models.BigIntegerField(_("sum of values × 100"))  # values carry two decimals
+
+    KEY = (
+        "grain",
+        "span",
+        "day",
+        "kind",
+        "stage",
+        "on_time",
+        "flag",
+        *ROLLUP_DIMS,
+    )
+
+    class Meta:
+        verbose_name = _("indicator rollup row")
+        verbose_name_plural = _("indicator rollup rows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "grain",
+                    "span",
+                    "day",
+                    "kind",
+                    "stage",
+                    "on_time",
+                    "flag",
+                    *ROLLUP_DIMS,
+                ],
+                name="fact_rollup_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["grain", "span", "kind", "day"], name="fact_rollup_read"),
+            models.Index(fields=["id"], name="fact_rollup_empty", condition=models.Q(n=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.span} {self.day} {self.kind}"
 
 
 class FactCursor(models.Model):

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -109,7 +110,13 @@ def drill_url(
         params["group"], params["value"] = group, key
     if not selection.subunits:
         params["subunits"] = "0"
-    return reverse("indicators:cases") + "?" + urlencode(params)
+    return _cases_path(get_script_prefix()) + "?" + urlencode(params)
+
+
+@lru_cache(maxsize=8)
+def _cases_path(prefix: str) -> str:
+    """The drill-down page's path under a script prefix (a table links every cell to it)."""
+    return reverse("indicators:cases")
 
 
 def period_params(period: Period) -> dict:

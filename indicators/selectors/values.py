@@ -14,9 +14,10 @@ from django.db.models import Count, Q, Sum
 
 from departments.reference import reference_snapshot
 
-from ..models import Fact
+from ..models import ROLLUP_EXCLUDED_Q, Fact
 from ..registry import BASE_COUNTS, STATE_COUNTS, TERM_FILTERS, filter_key, formula_value
 from .periods import Period, period_containing
+from .rollup import rollup_built, rollup_grain, rollup_rows, rollup_state_counts
 
 # Grouping dimensions: name → the fact column.
 GROUPS = {
@@ -50,10 +51,15 @@ class Selection:
     scope_q: Q = field(default_factory=Q)
     subunits: bool = True
 
-    def fact_q(self, tree=None) -> Q:
-        q = Q(day__gte=self.period.start, day__lte=self.period.end) & self.scope_q
+    def dims_q(self, tree=None) -> Q:
+        """The viewer's scope and the filters (no period)."""
+        q = self.scope_q
         for name, value in self.filters.items():
             q &= _filter_q(name, value, self.subunits, tree)
+        return q
+
+    def fact_q(self, tree=None) -> Q:
+        q = Q(day__gte=self.period.start, day__lte=self.period.end) & self.dims_q(tree)
         return q & _not_parked_at(self.period)
 
 
@@ -97,27 +103,21 @@ def _group_value(group: str | None, row: dict):
 def base_counts(
     selection: Selection, counts: set[str], group: str | None = None, filter_sets=((),)
 ) -> dict:
-    """{group value: {filter key: {base count: number}}} for the base counts asked for."""
+    """{group value: {filter key: {base count: number}}} for the base counts asked for, from
+    the rollup where it can answer (filter sets without term filters), else from the facts."""
     tree = reference_snapshot().units
     wanted = [BASE_COUNTS[c] for c in counts if c not in STATE_COUNTS]
     kinds = sorted({b.kind for b in wanted})
     out: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+    column = None if group is None or group in TIME_GROUPS else GROUPS[group]
     columns = ["kind", "stage", "on_time", "flag"]
-    if group in TIME_GROUPS:
-        columns.append("day")
-    elif group:
-        columns.append(GROUPS[group])
-    base_q = selection.fact_q(tree)
+    if group:
+        columns.append("day" if group in TIME_GROUPS else column)
+    grain = _rollup_grain(selection, column, tree)
     for fkey in filter_sets:
         if not kinds:
             break
-        term_q = Q(**{TERM_FILTERS[k]: v for k, v in fkey})
-        rows = (
-            Fact.objects.filter(base_q & term_q, kind__in=kinds)
-            .values(*columns)
-            .annotate(n=Count("id"), s=Sum("value"))
-            .order_by()
-        )
+        rows = _count_rows(selection, tree, fkey, kinds, columns, group, grain, column)
         for row in rows:
             g = _group_value(group, row)
             for b in wanted:
@@ -127,6 +127,9 @@ def base_counts(
         if count not in counts:
             continue
         for fkey in filter_sets:
+            if grain and not fkey:
+                _rollup_states(out, count, selection, group, grain, tree)
+                continue
             term_q = Q(**{TERM_FILTERS[k]: v for k, v in fkey})
             if group in TIME_GROUPS:
                 for sub in _time_buckets(selection, group):
@@ -138,6 +141,51 @@ def base_counts(
     if group == "unit" and selection.subunits:
         _roll_up(out, tree)
     return out
+
+
+def _rollup_grain(selection: Selection, column: str | None, tree) -> str | None:
+    """The rollup grain that answers this selection, or None (count from the facts)."""
+    grain = rollup_grain(selection.dims_q(tree), column)
+    return grain if grain and rollup_built() else None
+
+
+def _count_rows(selection, tree, fkey, kinds, columns, group, grain, column):
+    """The grouped rows (columns, n, s) of one filter set: the rollup's and the facts it
+    leaves out, or all from the facts."""
+    facts = Fact.objects.filter(
+        selection.fact_q(tree) & Q(**{TERM_FILTERS[k]: v for k, v in fkey}), kind__in=kinds
+    )
+    if grain and not fkey:
+        daily = group in ("day", "week")
+        yield from rollup_rows(
+            grain, selection.dims_q(tree), kinds, selection.period, columns, column, daily
+        )
+        facts = facts.filter(ROLLUP_EXCLUDED_Q)
+    yield from facts.values(*columns).annotate(n=Count("id"), s=Sum("value")).order_by()
+
+
+def _rollup_states(out, count: str, selection: Selection, group, grain, tree) -> None:
+    """A state count from the rollup's steps plus the assignments it leaves out."""
+    timed = group in TIME_GROUPS
+    subs = _time_buckets(selection, group) if timed else [selection]
+    column = None if timed or group is None else GROUPS[group]
+    per_period = rollup_state_counts(
+        count, grain, selection.dims_q(tree), [s.period for s in subs], column
+    )
+    # The assignments the rollup leaves out, every period in one statement (state_q as is).
+    left_out = Fact.objects.filter(ROLLUP_EXCLUDED_Q, kind="assignment")
+    per_sub = {f"p{i}": Count("id", filter=state_q(count, sub)) for i, sub in enumerate(subs)}
+    if column:
+        extra = list(left_out.values(column).annotate(**per_sub).order_by())
+    else:
+        extra = [{column: None, **left_out.aggregate(**per_sub)}]
+    for i, sub in enumerate(subs):
+        left = [(r[column], r[f"p{i}"]) for r in extra if r[f"p{i}"]]
+        for g, n in [*per_period[i].items(), *left]:
+            key = sub.period.key if timed else g
+            out[key][()][count] += n
+        if timed or group is None:
+            out[sub.period.key if timed else None][()][count] += 0  # the row exists
 
 
 def _time_buckets(selection: Selection, kind: str) -> list[Selection]:
