@@ -4,9 +4,10 @@ cases, suggestion latency in-process and through the API (p50/p95).
 Synthetic history: `--cases` complaint texts over `--units` units × 8 categories each, every
 category with its own few words among shared everyday words, places and endings (Chinese
 characters drawn from fixed pools, seeded), oldest first. Training goes through
-`suggestion_model_train(data=…)`: held-out evaluation on the most recent 20 %, refit on all,
-artifact stored as a new active version in $DATABASE_URL (the 200k texts are not written as
-case rows: reading them is one indexed query, not measured here).
+`suggestion_model_train(data=…)`: classifiers fitted on the older 80 %, measured on the most
+recent 20 %, then extended to all by one more epoch; artifact stored as a new active version
+in $DATABASE_URL (the 200k texts are not written as case rows: reading them is one indexed
+query, not measured here).
 
 Latency: `dispatch_suggest` on `--runs` texts not in the history (in-process, the service as
 pages and the API call it); the same texts through `POST /api/v1/suggestions/dispatch/` with

@@ -39,6 +39,7 @@ from workflows.models import Case, CaseEvent, CaseStatus, CaseTask, HotlineOrder
 from .hotline_facts import RATING_ACTION, hotline_facts
 from .models import Fact, FactCursor
 from .rollup import old_facts, rollup_apply, rollup_rebuild
+from .suggestion_facts import suggestion_decisions, suggestion_facts
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def case_facts(
     ctx: _Context,
     order: HotlineOrder | None = None,
     rated_at=None,
+    decisions: list[tuple] | None = None,
 ) -> list[Fact]:
     """Every fact of one case, from its row and its task rows (ordered by id); a hotline
     order adds its own facts (indicators.hotline_facts) and its request type to every fact."""
@@ -222,11 +224,13 @@ def case_facts(
                 setattr(assignment.handled, name, value)
     if order is not None:
         hotline_facts(case, order, sorted(tasks, key=lambda t: t.pk), rated_at, add)
+    if decisions:  # what was taken of the dispatch suggestions (indicators.suggestion_facts)
+        suggestion_facts(case, decisions, add)
     return facts
 
 
 def facts_for_cases(case_ids, ctx: _Context | None = None) -> list[Fact]:
-    """The facts of these cases, from three queries (four when a citizen has rated one)."""
+    """The facts of these cases, from four queries (five when a citizen has rated one)."""
     ctx = ctx or _Context()
     case_ids = list(case_ids)
     cases = Case.objects.filter(pk__in=case_ids).select_related("category")
@@ -243,10 +247,14 @@ def facts_for_cases(case_ids, ctx: _Context | None = None) -> list[Fact]:
             .values_list("case_id", "created_at")
         ):
             rated_at.setdefault(case_id, when)
+    decided = suggestion_decisions(case_ids)
     facts: list[Fact] = []
     for case in cases:
         order = orders.get(case.pk)
-        facts.extend(case_facts(case, by_case.get(case.pk, []), ctx, order, rated_at.get(case.pk)))
+        tasks = by_case.get(case.pk, [])
+        facts.extend(
+            case_facts(case, tasks, ctx, order, rated_at.get(case.pk), decided.get(case.pk))
+        )
     return facts
 
 

@@ -81,6 +81,11 @@ BASE_COUNTS: dict[str, BaseCount] = {
         BaseCount("hl_ratings", _("citizen ratings"), "hl_rating"),
         BaseCount("hl_rated_satisfied", _("satisfied citizen ratings"), "hl_rating", flag=True),
         BaseCount("hl_repeats", _("repeat reports merged"), "hl_repeat"),
+        # Dispatch suggestions (indicators.suggestion_facts): each recorded decision; stage =
+        # first / other / none, flag = one of the suggestions was taken.
+        BaseCount("suggestions_decided", _("decisions after a suggestion"), "suggestion"),
+        BaseCount("suggestions_first", _("first suggestion taken"), "suggestion", stage="first"),
+        BaseCount("suggestions_taken", _("a suggestion taken"), "suggestion", flag=True),
     ]
 }
 STATE_COUNTS = ("handling_due", "overdue_unhandled")

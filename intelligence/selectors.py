@@ -5,6 +5,7 @@ the dispatch suggestions were taken."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,12 +133,23 @@ def replay_task_rows(since: dt.datetime, until: dt.datetime) -> QuerySet:
     )
 
 
-def open_task_rows(after_id: int, limit: int) -> list[tuple]:
-    """The next `limit` running open tasks with a due time (not paused), by id."""
-    rows = CaseTask.objects.filter(
-        status__in=OPEN, due_at__isnull=False, paused_since__isnull=True, task_id__gt=after_id
-    ).order_by("task_id")
-    return list(rows.values_list(*COLUMNS)[:limit])
+def open_task_chunks(chunk: int):
+    """Every running open task with a due time (not paused), by id, in lists of `chunk` rows:
+    one query, streamed (a server-side cursor on PostgreSQL), instead of a page per batch."""
+    rows = _open_running().iterator(chunk_size=chunk)
+    while True:
+        part = list(itertools.islice(rows, chunk))
+        if not part:
+            return
+        yield part
+
+
+def _open_running():
+    return (
+        CaseTask.objects.filter(status__in=OPEN, due_at__isnull=False, paused_since__isnull=True)
+        .order_by("task_id")
+        .values_list(*COLUMNS)
+    )
 
 
 def open_backlog() -> dict[tuple[int, int], int]:

@@ -111,14 +111,31 @@ class TextModel:
     ) -> TextModel:
         """Learn from past cases (oldest first); the most recent `neighbours` are kept for
         the similar-case search."""
+        x = self.fit_features(texts, tokens)
+        self.fit_classifiers(x, units, categories)
+        self.drop_coefficients()
+        self.keep_neighbours(x, texts, units, categories, refs, neighbours=neighbours)
+        return self
+
+    def fit_features(
+        self, texts: list[str], tokens: list[list[str]] | None = None
+    ) -> sparse.csr_matrix:
+        """Learn the vocabularies and weights of the features; the texts' features."""
         tokens = tokens if tokens is not None else [words(t) for t in texts]
-        self.counts = {"unit": Counter(units), "category": Counter(c for c in categories if c)}
         x = sparse.hstack(
             [self.word_vec.fit_transform(tokens), self.char_vec.fit_transform(texts)], format="csr"
         )
         self.terms = np.concatenate(
             [self.word_vec.get_feature_names_out(), self.char_vec.get_feature_names_out()]
         )
+        return x
+
+    def fit_classifiers(
+        self, x: sparse.csr_matrix, units: list[str], categories: list[str | None]
+    ) -> TextModel:
+        """The unit and category classifiers on these rows' features (`fit_features`)."""
+        self.counts = {"unit": Counter(units), "category": Counter(c for c in categories if c)}
+        self.single = {}
         self.unit_clf = self._classifier(x, np.array(units), "unit")
         known = [i for i, c in enumerate(categories) if c]
         self.category_clf = (
@@ -126,6 +143,53 @@ class TextModel:
             if known
             else None
         )
+        return self
+
+    def continue_classifiers(
+        self,
+        x: sparse.csr_matrix,
+        units: list[str],
+        categories: list[str | None],
+        *,
+        epochs: int = 1,
+    ) -> TextModel:
+        """Extend classifiers fitted on the older rows to all of them (`x`: every row, the
+        fitted ones first): one more epoch over all rows, continuing the learning-rate
+        schedule, instead of a fit from scratch (3 epochs). A task whose labels are not
+        the same as the fitted ones' (a unit or category only in the newest rows) is
+        fitted from scratch."""
+        old = (self.unit_clf, self.category_clf, dict(self.single))
+        self.counts = {"unit": Counter(units), "category": Counter(c for c in categories if c)}
+        known = [i for i, c in enumerate(categories) if c]
+        tasks = (
+            ("unit", old[0], x, np.array(units)),
+            ("category", old[1], x[known], np.array([categories[i] for i in known])),
+        )
+        for task, clf, rows, y in tasks:
+            if not len(y):
+                fitted = None
+            elif clf is not None and np.array_equal(np.unique(y), clf.classes_):
+                fitted = self._continue(clf, rows, y, epochs)
+            elif clf is None and old[2].get(task) and set(y) == {old[2][task]}:
+                continue  # still a single label
+            else:
+                self.single.pop(task, None)
+                fitted = self._classifier(rows, y, task)
+            setattr(self, f"{task}_clf", fitted)
+        self.drop_coefficients()
+        return self
+
+    def keep_neighbours(
+        self,
+        x: sparse.csr_matrix,
+        texts: list[str],
+        units: list[str],
+        categories: list[str | None],
+        refs: list[str],
+        *,
+        neighbours: int = 50000,
+    ) -> TextModel:
+        """The most recent `neighbours` cases for the similar-case search."""
         keep = slice(max(0, len(texts) - neighbours), len(texts))
         self.neighbours = by_feature(x[keep])
         self.refs = [
@@ -144,18 +208,31 @@ class TextModel:
             alpha=2e-6,
             max_iter=15,
             tol=1e-3,
-            n_iter_no_change=2,
+            n_iter_no_change=1,
             random_state=0,
             n_jobs=2,
         )
         with warnings.catch_warnings():
             # A few epochs are enough for ranking; full convergence costs minutes at 200k. An
-            # epoch that improves the loss by less than tol twice in a row ends it.
+            # epoch that improves the loss by less than tol ends it (after 2 epochs at 200k;
+            # waiting for a second such epoch gave the same hard figures: bench/README.md).
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(x, y)
         clf.weights_ = contiguous_weights(clf.coef_)
-        clf.coef_ = None  # stored once (the artifact), read through weights_ only
         return clf
+
+    @staticmethod
+    def _continue(clf: SGDClassifier, x, y: np.ndarray, epochs: int) -> SGDClassifier:
+        for _ in range(epochs):
+            clf.partial_fit(x, y)
+        clf.weights_ = contiguous_weights(clf.coef_)
+        return clf
+
+    def drop_coefficients(self) -> None:
+        """Before storing: the coefficients are kept once, as `weights_` (the artifact)."""
+        for clf in (self.unit_clf, self.category_clf):
+            if clf is not None:
+                clf.coef_ = None
 
     # --- use --------------------------------------------------------------------------------
 

@@ -122,3 +122,22 @@ def test_rows_of_ended_tasks_are_removed(scene):
     result = breach_sweep(now=at(2026, 9, 22, 9, 40))
     assert result.scored == 0 and result.removed == 1
     assert not BreachPrediction.objects.exists()
+
+
+@pytest.mark.django_db
+def test_every_open_task_is_scored_across_batches_and_rescored_in_place(scene, category):
+    other = handling_task(category, at(2026, 9, 22, 9, 10))
+    third = handling_task(category, at(2026, 9, 22, 9, 20))
+    first = breach_sweep(now=at(2026, 9, 22, 9, 30), batch=2)  # batches of 2, 1
+    assert first.scored == 3
+    rows = {r.task_id: r for r in BreachPrediction.objects.all()}
+    assert set(rows) == {scene.pk, other.pk, third.pk}
+    assert rows[scene.pk].used_percent == 12 and rows[third.pk].left_minutes == 230
+    assert all(
+        r.backlog == 3 and r.case_id == CaseTask.objects.get(pk=t).case_id for t, r in rows.items()
+    )
+    later = breach_sweep(now=at(2026, 9, 22, 11, 30), batch=1)
+    assert later.scored == 3 and BreachPrediction.objects.count() == 3
+    row = BreachPrediction.objects.get(task=scene)
+    assert row.left_minutes == 90 and row.scored_at == at(2026, 9, 22, 11, 30)
+    assert row.probability > rows[scene.pk].probability
