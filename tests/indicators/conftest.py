@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from departments.demo import seed_accounts, seed_organisation
-from departments.models import Unit
+from departments.models import Role, Unit
 from tests.images import png_bytes
 from workflows.models import Case, CaseTask, Category, CategoryScheme, TaskStatus
 from workflows.services.cases import CaseReport, case_cancel, case_report
@@ -86,7 +86,10 @@ class History:
                 unit="working_hours",
                 reason="r",
             )
-        self.act(case, "shiftlead", "approve", when + dt.timedelta(minutes=5), "extension_review")
+        # The shift leader decides a case's first request, the supervisor any later one.
+        review = self.open_task(case, "extension_review")
+        decider = "supervisor" if review.role == Role.SUPERVISOR else "shiftlead"
+        self.act(case, decider, "approve", when + dt.timedelta(minutes=5), "extension_review")
 
     def park(self, case, when) -> None:
         task = self.open_task(case, "handling")
