@@ -518,14 +518,6 @@ def _held_case_ids(scope):
     return in_posts.values("case_id").union(owned.values("case_id"), all=True)
 
 
-def few_task_case_ids(scope) -> list[int] | None:
-    """The ids of the cases of the tasks in `scope` (its (unit, role) pairs and the tasks it
-    owns) when there are at most FEW_TASKS such tasks; None when there are more."""
-    if not holds_few_tasks(scope):
-        return None
-    return sorted({row["case_id"] for row in _held_case_ids(scope)})
-
-
 def case_search_visibility_q(user) -> Q:
     """`case_visibility_q` for searches and maps: the same cases, with the task rule written
     for a search that reads one page. A user whose posts hold few tasks (a handler of a small
