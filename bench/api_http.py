@@ -186,8 +186,8 @@ def cpu_delta(before, after) -> dict[str, float]:
 
 
 def server_command(port: int, server: str, workers: int) -> list[str]:
-    """gunicorn as deployed (`deploy/gunicorn.conf.py`: gthread workers, keep-alive, access
-    log), or plain sync workers, which close the connection after each response."""
+    """gunicorn as deployed (`deploy/gunicorn.conf.py`: sync workers forked from a preloaded
+    application, access log), or plain `--workers N` sync workers without the config."""
     gunicorn = [str(PROJECT_DIR / ".venv/bin/gunicorn"), "cityops.wsgi"]
     if server == "deploy":
         return [*gunicorn, "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]

@@ -9,7 +9,7 @@ process with its own prefix) and ports 8130-8139 on 127.0.0.1:
 - 8130 nginx, configured from deploy/nginx/cityops.conf (plain HTTP for the trial: the TLS
   lines are taken out, /srv/cityops becomes this checkout, the upstream port 8131);
 - 8131 gunicorn, and the Celery worker and beat, each started with its command from the
-  Procfile (deploy/gunicorn.conf.py: gthread workers);
+  Procfile (deploy/gunicorn.conf.py: sync workers);
 - 8132 a webhook receiver answering at once, 8133 one answering in 8 s, 8134 one failing.
 
 Phases, in turn, each under steady traffic (reports with an Idempotency-Key retried until
