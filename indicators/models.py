@@ -77,6 +77,8 @@ ROLLUP_GRAINS = {
     "area": ("unit_id", "city_id", "district_id", "street_id", "community_id", "grid_id"),
 }
 ROLLUP_DIMS = ROLLUP_GRAINS["area"]
+# What identifies a rollup row (FactRollup.KEY, its unique constraint and the upserts).
+ROLLUP_KEY = ("grain", "span", "day", "kind", "stage", "on_time", "flag", *ROLLUP_DIMS)
 # The assignments' state counts as day-indexed steps (selectors.rollup sums them up to a day):
 # due for handling from its dispatch day to its end day; overdue from the later of the
 # dispatch day and the due day to the day before the end's (exclusive) day.
@@ -177,35 +179,12 @@ class FactRollup(models.Model):
     n = models.BigIntegerField(_("facts counted"))
     s = models.BigIntegerField(_("sum of values × 100"))  # values carry two decimals
 
-    KEY = (
-        "grain",
-        "span",
-        "day",
-        "kind",
-        "stage",
-        "on_time",
-        "flag",
-        *ROLLUP_DIMS,
-    )
+    KEY = ROLLUP_KEY
 
     class Meta:
         verbose_name = _("indicator rollup row")
         verbose_name_plural = _("indicator rollup rows")
-        constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "grain",
-                    "span",
-                    "day",
-                    "kind",
-                    "stage",
-                    "on_time",
-                    "flag",
-                    *ROLLUP_DIMS,
-                ],
-                name="fact_rollup_key",
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_KEY), name="fact_rollup_key")]
         indexes = [
             models.Index(fields=["grain", "span", "kind", "day"], name="fact_rollup_read"),
             models.Index(fields=["id"], name="fact_rollup_empty", condition=models.Q(n=0)),
