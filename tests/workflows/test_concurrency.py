@@ -1,10 +1,7 @@
 """Races on PostgreSQL with real transactions and threads (SQLite has no row locks)."""
 
-import threading
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from departments.demo import seed_accounts, seed_organisation
 from workflows.models import Case, CaseEvent, CaseTask, Category, Stage, TaskStatus
@@ -12,6 +9,8 @@ from workflows.services.cases import CaseReport, case_report
 from workflows.services.errors import Conflict
 from workflows.services.outcomes import task_complete
 from workflows.services.tasks import task_claim
+
+from .racing import race_n
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -60,35 +59,12 @@ def _report(category):
     )
 
 
-def _run_threads(n, target):
-    barrier = threading.Barrier(n)
-    results, lock = [], threading.Lock()
-
-    def run(i):
-        try:
-            barrier.wait()
-            outcome = target(i)
-        except Exception as exc:  # collected and asserted on below
-            outcome = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
-
 def test_eight_racing_claims_one_wins(city):
     case = _report(city)
     task = CaseTask.objects.get(case=case, status=TaskStatus.OPEN)
     intake = _user("intake")
 
-    results = _run_threads(8, lambda i: task_claim(actor=intake, task=task))
+    results = race_n(8, lambda i: task_claim(actor=intake, task=task))
 
     wins = [r for r in results if isinstance(r, CaseTask)]
     conflicts = [r for r in results if isinstance(r, Conflict)]
@@ -106,9 +82,7 @@ def test_fifty_parallel_completions_lose_no_update(city):
         case = _report(city)
         tasks.append(task_claim(actor=intake, task=CaseTask.objects.get(case=case)))
 
-    results = _run_threads(
-        50, lambda i: task_complete(actor=intake, task=tasks[i], outcome="accept")
-    )
+    results = race_n(50, lambda i: task_complete(actor=intake, task=tasks[i], outcome="accept"))
 
     assert all(isinstance(r, CaseTask) for r in results), [
         r for r in results if not isinstance(r, CaseTask)

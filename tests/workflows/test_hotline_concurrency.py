@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from viewflow.workflow.models import Task as FlowTask
 
 import workflows
@@ -20,6 +18,8 @@ from workflows.services.hotline import (
     hotline_complete,
     order_report,
 )
+
+from .racing import race_n
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -43,29 +43,6 @@ def city():
 
 def _user(name):
     return get_user_model().objects.get(username=name)
-
-
-def _run_threads(n, target):
-    barrier = threading.Barrier(n)
-    results, lock = [], threading.Lock()
-
-    def run(i):
-        try:
-            barrier.wait()
-            outcome = target(i)
-        except Exception as exc:  # collected and asserted on below
-            outcome = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def _task(order, stage, unit):
@@ -132,7 +109,7 @@ def _joined_once(order):
 
 def test_assisting_feedback_at_the_same_moment_loses_nothing_and_joins_once(city):
     order = _dispatched(city)
-    results = _run_threads(len(ASSISTING), lambda i: _feedback(order, i))
+    results = race_n(len(ASSISTING), lambda i: _feedback(order, i))
     assert [r for r in results if isinstance(r, Exception)] == []
     assert not CaseTask.objects.filter(case_id=order.pk, stage=Stage.HL_CALLBACK).exists()
     _reply(order)
@@ -144,7 +121,7 @@ def test_the_lead_racing_the_assisting_units_joins_once(city):
     again), never lost, and the join fires once."""
     order = _dispatched(city)
     n = len(ASSISTING)
-    results = _run_threads(n + 1, lambda i: _feedback(order, i) if i < n else _reply(order))
+    results = race_n(n + 1, lambda i: _feedback(order, i) if i < n else _reply(order))
     errors = [r for r in results if isinstance(r, Exception)]
     assert all(getattr(e, "code", "") == "waiting_feedback" for e in errors), errors
     if errors:

@@ -3,39 +3,16 @@ transactions; `check_invariants` finds nothing afterwards."""
 
 import io
 import itertools
-import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from workflows.selectors.invariants import invariant_violations
 
 from . import case_scene as scene
+from .racing import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls):
-    """Run the calls at once (one thread each); what each returned or raised."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = calls[i]()
-        except Exception as exc:  # anything but a refusal fails the test below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 STATES = {"claimed": [], "parking pending": ["parking"], "extension pending": ["extension"]}
