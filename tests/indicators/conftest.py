@@ -10,10 +10,10 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from departments.demo import seed_accounts, seed_organisation
-from departments.models import Role, Unit
+from departments.models import Role
 from tests.images import png_bytes
-from workflows.models import Case, CaseTask, Category, CategoryScheme, TaskStatus
+from tests.workflows.case_scene import city as city_with_category
+from workflows.models import Case, CaseTask, TaskStatus
 from workflows.services.cases import CaseReport, case_cancel, case_report
 from workflows.services.outcomes import task_complete
 from workflows.services.requests import extension_request, parking_request
@@ -107,20 +107,5 @@ class History:
 @pytest.fixture
 def history(db):
     """The demo organisation with one category: SANI handles it in 4 working hours."""
-    org = seed_organisation()
-    seed_accounts("pw")
-    scheme = CategoryScheme.objects.create(code="T")
-    org.city.category_scheme = scheme
-    org.city.save()
-    category = Category.objects.create(
-        scheme=scheme,
-        kind="event",
-        major_code="01",
-        major_name="m",
-        code="0102",
-        name="暴露垃圾",
-        default_unit=Unit.objects.get(code="SANI"),
-        limit_value=4,
-        limit_unit="working_hours",
-    )
+    category = city_with_category(limit_value=4, limit_unit="working_hours")
     return History(category)

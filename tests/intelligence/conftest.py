@@ -15,11 +15,10 @@ import time_machine
 from django.contrib.auth import get_user_model
 from viewflow.workflow.models import Task
 
-from departments.demo import seed_accounts, seed_organisation
-from departments.models import Unit
 from intelligence.services.breach import breach_model_forget
 from intelligence.services.history import history_import
 from intelligence.services.train import suggestion_model_train
+from tests.workflows.case_scene import city as city_with_category
 from tests.workflows.conftest import (  # noqa: F401  (fixtures)
     api,
     chromium,
@@ -29,7 +28,7 @@ from tests.workflows.conftest import (  # noqa: F401  (fixtures)
     users,
     walk,
 )
-from workflows.models import CaseTask, Category, CategoryScheme, TaskStatus
+from workflows.models import CaseTask, TaskStatus
 from workflows.services.cases import CaseReport, case_report
 from workflows.services.outcomes import task_complete
 from workflows.services.tasks import task_claim
@@ -50,22 +49,7 @@ def _fresh_model():
 
 @pytest.fixture
 def category(db):
-    org = seed_organisation()
-    seed_accounts("pw")
-    scheme = CategoryScheme.objects.create(code="T")
-    org.city.category_scheme = scheme
-    org.city.save()
-    return Category.objects.create(
-        scheme=scheme,
-        kind="event",
-        major_code="01",
-        major_name="m",
-        code="0102",
-        name="暴露垃圾",
-        default_unit=Unit.objects.get(code="SANI"),
-        limit_value=4,
-        limit_unit="working_hours",
-    )
+    return city_with_category(limit_value=4, limit_unit="working_hours")
 
 
 def user(name):

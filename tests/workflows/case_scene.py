@@ -39,7 +39,9 @@ NEXT = {
 }
 
 
-def city() -> Category:
+def city(limit_value: int = 3, limit_unit: str = "natural_hours") -> Category:
+    """The demo organisation and accounts (password "pw") with one category, 0102 暴露垃圾,
+    handled by SANI within the limit (by default three hours ahead whatever the clock says)."""
     org = seed_organisation()
     seed_accounts("pw")
     scheme = CategoryScheme.objects.create(code="T")
@@ -53,8 +55,8 @@ def city() -> Category:
         code="0102",
         name="暴露垃圾",
         default_unit=Unit.objects.get(code="SANI"),
-        limit_value=3,
-        limit_unit="natural_hours",  # due three hours ahead whatever the clock says
+        limit_value=limit_value,
+        limit_unit=limit_unit,
     )
 
 

@@ -8,14 +8,10 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from departments.demo import seed_accounts, seed_organisation
-from departments.models import Unit
 from workflows.models import (
     CaseEvent,
     CaseRequest,
     CaseTask,
-    Category,
-    CategoryScheme,
     PauseInterval,
     TaskStatus,
 )
@@ -31,6 +27,8 @@ from workflows.services.requests import (
     parking_request,
 )
 from workflows.services.tasks import task_claim
+
+from . import case_scene as scene
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
@@ -48,22 +46,7 @@ def user(name):
 def handling():
     """A SANI handling task of 4 working hours, dispatched 2026-09-22 11:00 (due 16:30),
     claimed by handler_sani."""
-    org = seed_organisation()
-    seed_accounts("pw")
-    scheme = CategoryScheme.objects.create(code="T")
-    org.city.category_scheme = scheme
-    org.city.save()
-    category = Category.objects.create(
-        scheme=scheme,
-        kind="event",
-        major_code="01",
-        major_name="m",
-        code="0102",
-        name="暴露垃圾",
-        default_unit=Unit.objects.get(code="SANI"),
-        limit_value=4,
-        limit_unit="working_hours",
-    )
+    category = scene.city(limit_value=4, limit_unit="working_hours")
     with time_machine.travel(at(2026, 9, 22, 10, 57), tick=False):
         case = case_report(
             actor=user("inspector"),

@@ -10,13 +10,9 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from departments.demo import seed_accounts, seed_organisation
-from departments.models import Unit
 from workflows.models import (
     CaseEvent,
     CaseTask,
-    Category,
-    CategoryScheme,
     Notification,
     SupervisionOrder,
     TaskStatus,
@@ -27,6 +23,8 @@ from workflows.services.escalations import sla_sweep
 from workflows.services.outcomes import task_complete
 from workflows.services.tasks import task_claim
 
+from . import case_scene as scene
+
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -36,22 +34,7 @@ def at(*args):
 
 @pytest.fixture
 def category(db):
-    org = seed_organisation()
-    seed_accounts("pw")
-    scheme = CategoryScheme.objects.create(code="T")
-    org.city.category_scheme = scheme
-    org.city.save()
-    return Category.objects.create(
-        scheme=scheme,
-        kind="event",
-        major_code="01",
-        major_name="m",
-        code="0102",
-        name="暴露垃圾",
-        default_unit=Unit.objects.get(code="SANI"),
-        limit_value=4,
-        limit_unit="working_hours",
-    )
+    return scene.city(limit_value=4, limit_unit="working_hours")
 
 
 def user(name):
