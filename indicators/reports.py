@@ -101,6 +101,24 @@ def drill_count(indicator: Indicator) -> str:
     return ",".join(dict.fromkeys(t["count"] for t in terms))
 
 
+def drill_filters(indicator: Indicator) -> dict:
+    """The term filters of the counts a figure's link opens (a rate's numerator's first term;
+    for a count, the filters all its terms share: a sum of differently filtered terms opens
+    the cases of every term's count under their common filters)."""
+    terms = indicator.formula["numerator"]
+    shared = dict(terms[0].get("filters") or {})
+    if not indicator.formula.get("denominator"):
+        for term in terms[1:]:
+            other = term.get("filters") or {}
+            shared = {k: v for k, v in shared.items() if other.get(k) == v}
+    return shared
+
+
+def indicator_drill_url(indicator: Indicator, selection: Selection, group=None, key=None) -> str:
+    """The link behind an indicator's figure: its counts with its terms' filters."""
+    return drill_url(drill_count(indicator), selection, group, key, drill_filters(indicator))
+
+
 def drill_url(
     count: str, selection: Selection, group: str | None = None, key=None, filters=None
 ) -> str:
@@ -217,7 +235,7 @@ def table(
                     "code": ind.code,
                     "value": value,
                     "text": fmt(value, ind.unit),
-                    "url": drill_url(drill_count(ind), selection, group, key),
+                    "url": indicator_drill_url(ind, selection, group, key),
                 }
             )
         rows.append(
@@ -267,7 +285,7 @@ def trend(selection: Selection, kind: str, codes, months_back: int = 12) -> dict
             {
                 "name": indicator_name(i),
                 "data": [_round(values.get(b, {}).get(i.code)) for b in buckets],
-                "links": [drill_url(drill_count(i), span, kind, b) for b in buckets],
+                "links": [indicator_drill_url(i, span, kind, b) for b in buckets],
             }
             for i in indicators
         ],
@@ -286,7 +304,7 @@ def funnel(selection: Selection) -> list[dict]:
         {
             "name": indicator_name(i),
             "value": values.get(None, {}).get(i.code) or 0,
-            "link": drill_url(drill_count(i), selection),
+            "link": indicator_drill_url(i, selection),
         }
         for i in indicators
     ]
@@ -365,7 +383,7 @@ def screen_payload(scope: KpiScope) -> dict:
             {
                 "name": indicator_name(i),
                 "text": fmt(values.get(None, {}).get(i.code), i.unit),
-                "link": drill_url(drill_count(i), day),
+                "link": indicator_drill_url(i, day),
             }
             for i in indicators
         ],

@@ -131,9 +131,9 @@ class IndicatorValuesView(APIView):
                     i.code: (None if v[i.code] is None else round(v[i.code], 4)) for i in indicators
                 },
                 "cases": request.build_absolute_uri(
-                    reports.drill_url(
-                        reports.drill_count(indicators[0]), selection, group, key
-                    ).replace("/indicators/cases/", "/api/v1/indicators/cases/")
+                    reports.indicator_drill_url(indicators[0], selection, group, key).replace(
+                        "/indicators/cases/", "/api/v1/indicators/cases/"
+                    )
                 ),
             }
             for key, v in values.items()

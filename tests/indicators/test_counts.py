@@ -173,3 +173,53 @@ def test_a_sum_of_counts_opens_all_the_cases_it_counts(october):
     page = supervisor.get(cell["cells"][0]["url"]).content.decode()
     shown = {case.number for case in october.values() if f">{case.number}<" in page}
     assert shown == {october[n].number for n in "ABCDG"}
+
+
+@pytest.mark.parametrize(
+    ("formula", "text"),
+    [
+        ({"numerator": [{"count": "reported", "filters": {"source": "hotline"}}]}, "2"),
+        (
+            {
+                "numerator": [{"count": "reported", "filters": {"source": "hotline"}}],
+                "denominator": [{"count": "reported"}],
+                "scale": 100,
+            },
+            "40.00 %",
+        ),
+    ],
+    ids=["count", "rate"],
+)
+def test_a_figure_with_term_filters_opens_only_the_cases_its_terms_count(history, formula, text):
+    """An indicator whose terms carry filters (here: reported through the hotline) links to
+    the cases those terms count, not to every case of the base count."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from indicators.reports import table
+
+    day = at(2026, 10, 13, 9, 0)
+    sources = ["inspector", "hotline", "inspector", "hotline", "inspector"]
+    cases = [history.report(day + i * M * 10, source=s) for i, s in enumerate(sources)]
+    facts_catch_up(settle_seconds=0)
+    unit = "count" if "denominator" not in formula else "percent"
+    Indicator.objects.create(
+        code="hotline_reported",
+        name_zh="热线上报",
+        name_en="Reported by the hotline",
+        definition_zh="热线上报的案卷",
+        definition_en="Cases reported by the hotline",
+        formula=formula,
+        unit=unit,
+        direction="up",
+    )
+
+    cell = table(Selection(period_parse("month", "2026-10")), None, ["hotline_reported"])
+    cell = cell["rows"][0]["cells"][0]
+    assert cell["text"] == text
+    assert "f_source=hotline" in cell["url"]
+    supervisor = Client()
+    supervisor.force_login(get_user_model().objects.get(username="supervisor"))
+    page = supervisor.get(cell["url"]).content.decode()
+    shown = {c.number for c in cases if f">{c.number}<" in page}
+    assert shown == {c.number for c, s in zip(cases, sources, strict=True) if s == "hotline"}
