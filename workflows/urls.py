@@ -4,7 +4,7 @@ from django.urls import path
 
 from . import converters  # noqa: F401  (registers <dbid:…>)
 from .views import board as board_views
-from .views import case_search, cases, home, hotline, notifications, photos, tasks
+from .views import case_search, cases, home, hotline, hotline_public, notifications, photos, tasks
 from .views import reminders as reminder_views
 from .views import requests as request_views
 
@@ -57,7 +57,7 @@ urlpatterns = [
         hotline.hotline_task_view,
         name="hotline-task",
     ),
-    path("hotline/query/", hotline.public_query_view, name="hotline-query"),
+    path("hotline/query/", hotline_public.public_query_view, name="hotline-query"),
     path("board/", board_views.board_view, name="board"),
     path("board/cases/", board_views.board_cases_view, name="board-cases"),
     path("board/breaches/", board_views.breaches_view, name="board-breaches"),

@@ -1,25 +1,22 @@
 """The 12345 hotline's pages: the agent's desk (take a call, the orders), one order with the
-viewer's tasks on it and their outcome forms, undoing a merge, and the citizens' public
-progress query (no login, rate-limited, no personal data)."""
+viewer's tasks on it and their outcome forms, and undoing a merge. The citizens' public
+progress query is in hotline_public."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from departments.models import Unit, UnitKind
 from workflows import access
 
-from ..forms import ExtensionRequestForm, add_service_errors, handling_units
-from ..integrations.throttling import public_query_allowed
+from ..forms import ExtensionRequestForm, handling_units
 from ..models import (
     CaseTask,
     ReplyChannel,
@@ -37,18 +34,14 @@ from ..selectors.hotline import (
     duplicate_candidates,
     order_for_user,
     order_page,
-    order_public,
     order_tasks,
-    public_progress,
     repeat_count,
 )
-from ..services.errors import Conflict
 from ..services.hotline import (
     OrderReport,
     hotline_allowed_outcomes,
     hotline_categories,
     hotline_complete,
-    order_rate,
     order_report,
     order_unmerge,
 )
@@ -95,14 +88,6 @@ EVENT_LABELS = {
     "release": gettext_lazy("Released to the queue"),
 }
 NEGATIVE = ("return", "reject", "unsatisfied", "unreachable", "merge")
-PUBLIC_STAGE_LABELS = {
-    "received": gettext_lazy("Received by the hotline"),
-    "dispatched": gettext_lazy("Sent to the responsible unit"),
-    "handling": gettext_lazy("Being handled"),
-    "replied": gettext_lazy("Replied; awaiting the callback"),
-    "closed": pgettext_lazy("hotline order", "Closed"),  # 办结, not a case's 结案
-    "merged": gettext_lazy("Merged with an earlier report of the same problem"),
-}
 
 
 # --- forms ---------------------------------------------------------------------------------------
@@ -425,74 +410,3 @@ def hotline_unmerge_view(request: HttpRequest, case_id: int) -> HttpResponse:
         then=here,
         back=here,
     )
-
-
-# --- the citizens' progress query ----------------------------------------------------------------
-
-
-class QueryForm(forms.Form):
-    number = forms.CharField(label=gettext_lazy("Order number"), max_length=20)
-    code = forms.CharField(
-        label=gettext_lazy("Query code (or the last 4 digits of your phone)"), max_length=8
-    )
-
-
-class RateForm(QueryForm):
-    rating = forms.ChoiceField(
-        label=gettext_lazy("How satisfied are you with the handling?"),
-        choices=[
-            ("satisfied", gettext_lazy("Satisfied")),
-            ("basic", gettext_lazy("Basically satisfied")),
-            ("unsatisfied", gettext_lazy("Unsatisfied")),
-        ],
-        widget=forms.RadioSelect,
-    )
-
-
-def _public(request, form, *, progress=None, rate_form=None, status=200):
-    context = {
-        "form": form,
-        "progress": progress,
-        "stage_label": PUBLIC_STAGE_LABELS.get(progress.stage, "") if progress else "",
-        "rate_form": rate_form,
-    }
-    response = render(request, "workflows/hotline_query.html", context, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@require_http_methods(["GET", "POST"])
-def public_query_view(request: HttpRequest) -> HttpResponse:
-    """Look an order up by its number and query code: no login, no personal data."""
-    if request.method == "GET" and "number" not in request.GET:
-        return _public(request, QueryForm())
-    source = request.POST if request.method == "POST" else request.GET
-    form = RateForm(source) if "rating" in source else QueryForm(source)
-    if not public_query_allowed(request.META.get("REMOTE_ADDR", "?")):
-        form = QueryForm(source)
-        form.is_valid()
-        form.add_error(None, _("Too many look-ups from your address; try again in a minute."))
-        return _public(request, form, status=429)
-    if not form.is_valid():
-        return _public(request, form, status=400)
-    order = order_public(form.cleaned_data["number"], form.cleaned_data["code"])
-    if order is None:
-        form.add_error(None, _("No order with this number and code."))
-        return _public(request, form, status=404)
-    if isinstance(form, RateForm):
-        try:
-            order_rate(order=order, rating=form.cleaned_data["rating"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-            return _public(request, form, progress=public_progress(order), status=400)
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-            return _public(request, form, progress=public_progress(order), status=400)
-        messages.success(request, _("Thank you for your rating."))
-    progress = public_progress(order)
-    rate_form = (
-        RateForm(initial={"number": order.case.number, "code": form.cleaned_data["code"]})
-        if progress.can_rate
-        else None
-    )
-    return _public(request, form, progress=progress, rate_form=rate_form)
