@@ -100,7 +100,13 @@ def _reply(order):
 
 def _joined_once(order):
     process = HotlineOrder.objects.get(pk=order.pk).case.process_id
-    assert FlowTask.objects.filter(process_id=process, flow_task_type="JOIN").count() == 1
+    joins = FlowTask.objects.filter(process_id=process, flow_task_type="JOIN")
+    assert joins.count() == 1
+    join = joins.get()
+    # Done, once, linked to every arrival: each assisting unit's feedback and the lead's reply.
+    assert join.status == "DONE" and join.started and join.finished
+    arrived = sorted(t.flow_task.name for t in join.previous.all())
+    assert arrived == ["hl_assist_feedback"] * len(ASSISTING) + ["hl_lead_reply"]
     assert CaseTask.objects.filter(case_id=order.pk, stage=Stage.HL_CALLBACK).count() == 1
     assert CaseEvent.objects.filter(case_id=order.pk, action="hl_feedback").count() == len(
         ASSISTING

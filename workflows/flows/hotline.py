@@ -22,7 +22,7 @@ from ..models import HotlineOrder
 from ..services.hotline import hotline_task_open
 from ..services.transitions import flow_register
 from .locking import ProcessRowLock
-from .nodes import Step, StepActivation
+from .nodes import BranchJoin, Step, StepActivation
 from .views import task_redirect_view
 
 
@@ -106,7 +106,7 @@ class HotlineFlow(flow.Flow):
     )
     hl_assist_feedback = step().Route(**{RETURN: this.hl_assist_ruling}).Otherwise(this.join)
 
-    join = flow.Join().Next(this.hl_callback)
+    join = BranchJoin().Next(this.hl_callback)
     hl_callback = step().Route(rehandle=this.hl_rehandle).Otherwise(this.end)
     hl_rehandle = step().Otherwise(this.hl_callback)
 

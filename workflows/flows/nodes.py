@@ -13,6 +13,8 @@ from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.base import Edge
+from viewflow.workflow.exceptions import FlowRuntimeError
+from viewflow.workflow.nodes.join import JoinActivation
 from viewflow.workflow.nodes.view import ViewActivation
 from viewflow.workflow.signals import task_finished
 from viewflow.workflow.status import STATUS
@@ -99,3 +101,81 @@ class Step(flow.View):
             if node is not None and node not in seen:
                 seen.append(node)
                 yield Edge(src=self, dst=node, edge_class="next")
+
+
+class BranchJoinActivation(JoinActivation):
+    """viewflow 2.4's JoinActivation for a join closing one parallel split whose branches keep
+    their token to the end (the hotline's dispatch: a branch re-dispatched after a ruling stays
+    the same branch), with no `continue_on_condition`.
+
+    viewflow re-reads every task that arrived at the join to work out the branches' token
+    prefix each time it asks whether the join is done (twice on the last arrival) and again
+    when it completes, in a savepoint, and saves whole rows. Here the prefix comes from the
+    arriving task's token, so an arrival asks one question, whether a task of the branches is
+    still running, under the process lock the transition service holds; the join row is
+    inserted already started, and written with the columns that change (compiled statements,
+    as StepActivation does)."""
+
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        process, task_class = prev_activation.process, flow_task.flow_class.task_class
+        running = list(
+            task_class._default_manager.filter(
+                flow_task=flow_task, process=process, status__in=[STATUS.NEW, STATUS.STARTED]
+            )[:2]
+        )
+        if len(running) > 1:
+            raise FlowRuntimeError("More than one join instance for process found")
+        if running:
+            task = running[0]
+            task.process = process  # the locked process, not a second read of it
+        else:
+            task = task_class(
+                process=process,
+                flow_task=flow_task,
+                flow_task_type=flow_task.task_type,
+                token=token.get_base_split_token() if token.is_split_token() else token,
+                status=STATUS.STARTED,  # what activate() would write next, in one statement
+                started=now(),
+            )
+            task.data = data if data is not None else {}
+            task.seed = seed
+            insert(task)
+        arrived = prev_activation.task
+        insert(type(task).previous.through(from_task=task, to_task=arrived))
+        activation = cls(task)
+        activation.branch_prefix = arrived.token.get_common_split_prefix(task.token, arrived.pk)
+        return activation
+
+    def _join_token_prefixes(self):
+        prefix = getattr(self, "branch_prefix", None)
+        return {prefix} if prefix is not None else super()._join_token_prefixes()
+
+    def is_done(self):
+        """No task of the branches is still running (the arriving one has finished). Asked
+        when the arrival may complete the join and again as it does: the answer, under the
+        process lock, cannot change in between."""
+        prefix = getattr(self, "branch_prefix", None)
+        if prefix is None:  # not created by an arrival (e.g. viewflow's admin): its own rule
+            return super().is_done()
+        if not hasattr(self, "_done"):
+            self._done = not self._active_join_tasks(prefix).exists()
+        return self._done
+
+    @Activation.status.super()
+    def complete(self):
+        """Finish the join, writing the columns that change."""
+        self.task.finished = now()
+        save_fields(self.task, ("status", "finished"))
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
+class BranchJoin(flow.Join):
+    """A parallel join of one split's branches (see BranchJoinActivation)."""
+
+    activation_class = BranchJoinActivation
+
+    def __init__(self, **kwargs):
+        if kwargs.get("continue_on_condition") is not None:
+            raise ValueError("BranchJoin waits for every branch: no continue_on_condition")
+        super().__init__(**kwargs)
