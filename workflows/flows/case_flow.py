@@ -11,6 +11,7 @@ from viewflow.workflow import flow
 
 from ..services.transitions import flow_register
 from .base import CityFlow, step
+from .nodes import Finish
 
 
 @flow_register("case")
@@ -28,7 +29,7 @@ class CaseFlow(CityFlow):
     check = step().Route(**{"pass": this.closing}).Otherwise(this.handling)
     closing = step().Otherwise(this.end)
 
-    end = flow.End()
+    end = Finish()
 
     def start_case(self, activation, case):
         activation.process.data = {"case": case.pk}

@@ -22,7 +22,7 @@ from ..models import HotlineOrder
 from ..services.hotline import hotline_task_open
 from ..services.transitions import flow_register
 from .locking import ProcessRowLock
-from .nodes import BranchJoin, Step, StepActivation
+from .nodes import BranchJoin, Finish, Step, StepActivation
 from .views import task_redirect_view
 
 
@@ -110,7 +110,7 @@ class HotlineFlow(flow.Flow):
     hl_callback = step().Route(rehandle=this.hl_rehandle).Otherwise(this.end)
     hl_rehandle = step().Otherwise(this.hl_callback)
 
-    end = flow.End()
+    end = Finish()
 
     def start_order(self, activation, order: HotlineOrder):
         activation.process.data = {"case": order.case_id}

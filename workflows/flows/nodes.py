@@ -14,9 +14,10 @@ from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.base import Edge
 from viewflow.workflow.exceptions import FlowRuntimeError
+from viewflow.workflow.nodes.end import EndActivation
 from viewflow.workflow.nodes.join import JoinActivation
 from viewflow.workflow.nodes.view import ViewActivation
-from viewflow.workflow.signals import task_finished
+from viewflow.workflow.signals import flow_finished, task_finished, task_started
 from viewflow.workflow.status import STATUS
 
 from cityops.compiled_queries import insert, save_fields
@@ -179,3 +180,56 @@ class BranchJoin(flow.Join):
         if kwargs.get("continue_on_condition") is not None:
             raise ValueError("BranchJoin waits for every branch: no continue_on_condition")
         super().__init__(**kwargs)
+
+
+class FinishActivation(EndActivation):
+    """viewflow 2.4's EndActivation, with its rows written by compiled statements: the end
+    task inserted (with its link to the task before it) as StepActivation does, the process
+    written with the columns that change instead of a whole-row save, and no savepoint (the
+    transition service runs the step in its own transaction, and an error there rolls the
+    whole step back)."""
+
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        task = flow_task.flow_class.task_class(
+            process=prev_activation.process,
+            flow_task=flow_task,
+            flow_task_type=flow_task.task_type,
+            token=token,
+        )
+        task.data = data if data is not None else {}
+        task.seed = seed
+        insert(task)
+        insert(type(task).previous.through(from_task=task, to_task=prev_activation.task))
+        return cls(task)
+
+    @Activation.status.super()
+    def activate(self):
+        """Finish the process when no other task of it is running (viewflow's rule)."""
+        self.task.started = now()
+        task_started.send(sender=self.flow_class, process=self.process, task=self.task)
+        running = (
+            self.flow_class.task_class._default_manager.filter(
+                process=self.process, finished__isnull=True
+            )
+            .exclude(pk=self.task.pk)
+            .exists()
+        )
+        if not running:
+            self.process.status, self.process.finished = STATUS.DONE, now()
+            save_fields(self.process, ("status", "finished", "data"))
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+        if not running:
+            flow_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+    @Activation.status.super()
+    def complete(self):
+        self.task.finished = now()
+        save_fields(self.task, ("status", "started", "finished"))
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
+class Finish(flow.End):
+    """The end of a flow (see FinishActivation)."""
+
+    activation_class = FinishActivation

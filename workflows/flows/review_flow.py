@@ -10,6 +10,7 @@ from viewflow.workflow import flow
 
 from ..services.transitions import flow_register
 from .base import CityFlow, step
+from .nodes import Finish
 
 
 @flow_register("review")
@@ -23,7 +24,7 @@ class ReviewFlow(CityFlow):
     parking_review = step().Route(approve=this.parked).Otherwise(this.end)
     parked = step().Otherwise(this.end)
 
-    end = flow.End()
+    end = Finish()
 
     def start_review(self, activation, case, request, role=None, unit_id=None):
         activation.process.data = {
