@@ -23,19 +23,14 @@ single-thread cases so that counting does not disturb the timed runs.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
-import gc
-import multiprocessing
 import os
 import shutil
 import sys
-import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,6 +44,8 @@ from harness import (
     table,
     thread_cpu,
 )
+from lifecycle_clients import Client, Run, Worker, run_clients
+from lifecycle_plain import conninfo, plain_case, plain_setup, plain_worker
 
 GOAL_RATIO = 0.15
 # A real 8x8 PNG: uploads are decoded and re-encoded (workflows/services/photos.py).
@@ -66,113 +63,6 @@ STEPS = [
     ("closing", "shiftlead", "close", {}, False),
 ]
 USERNAMES = sorted({"inspector", *(s[1] for s in STEPS)})
-
-
-@dataclass
-class Client:
-    """What one client (thread or process) did between the start barrier and its end."""
-
-    case_seconds: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    cpu: float = 0.0  # CPU seconds of the client's own thread
-    server_cpu: float | None = 0.0  # CPU seconds of its PostgreSQL backend (None: not local)
-
-    def failed(self, exc: BaseException) -> None:
-        self.errors.append("".join(traceback.format_exception_only(type(exc), exc)).strip())
-
-
-@dataclass
-class Run:
-    """What the clients of one run did together."""
-
-    elapsed: float = 0.0
-    clients: list[Client] = field(default_factory=list)
-
-    @property
-    def cases(self) -> int:
-        return sum(len(c.case_seconds) for c in self.clients)
-
-    @property
-    def case_seconds(self) -> list[float]:
-        return [s for c in self.clients for s in c.case_seconds]
-
-    @property
-    def errors(self) -> list[str]:
-        return [e for c in self.clients for e in c.errors]
-
-    @property
-    def client_cpu(self) -> float:
-        return sum(c.cpu for c in self.clients)
-
-    @property
-    def server_cpu(self) -> float | None:
-        backends = [c.server_cpu for c in self.clients]
-        return None if None in backends else sum(backends)
-
-    @property
-    def rate(self) -> float:
-        return self.cases / self.elapsed if self.elapsed else 0.0
-
-
-# A client: (index, barrier) -> Client. It connects, waits at the barrier, runs its cases.
-Worker = Callable[[int, object], Client]
-
-
-def run_clients(clients: int, worker: Worker, processes: bool) -> Run:
-    """Start the clients together; the clock runs from the barrier to the last one's end.
-
-    Processes are how CityOps is deployed (web and worker processes, each with its own
-    interpreter); threads share one interpreter lock, so Python work is serialised."""
-    if not processes:
-        return _run_threads(clients, worker)
-    # Objects of the parent stay frozen out of the children's garbage collection, so that
-    # collecting does not touch (and copy) every page the children share with the parent.
-    gc.freeze()
-    ctx = multiprocessing.get_context("fork")
-    barrier, results = ctx.Barrier(clients + 1), ctx.Queue()
-    procs = [
-        ctx.Process(target=_process_main, args=(worker, i, barrier, results))
-        for i in range(clients)
-    ]
-    for p in procs:
-        p.start()
-    with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: it says why
-        barrier.wait()
-    started = time.perf_counter()
-    run = Run(clients=[results.get() for _ in procs])
-    run.elapsed = time.perf_counter() - started
-    for p in procs:
-        p.join()
-    return run
-
-
-def _process_main(worker: Worker, index: int, barrier, results) -> None:
-    try:
-        results.put(worker(index, barrier))
-    except BaseException as exc:  # the parent must not wait for ever
-        barrier.abort()
-        client = Client()
-        client.failed(exc)
-        results.put(client)
-        raise
-
-
-def _run_threads(clients: int, worker: Worker) -> Run:
-    barrier = threading.Barrier(clients + 1)
-    run = Run(clients=[Client() for _ in range(clients)])
-
-    def target(i: int) -> None:
-        run.clients[i] = worker(i, barrier)
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for t in threads:
-        t.join()
-    run.elapsed = time.perf_counter() - started
-    return run
 
 
 # --- CityOps -------------------------------------------------------------------------------
@@ -366,151 +256,6 @@ def statements_report(counter: StatementCounter, cases: int) -> str:
     for n, phase, shape in sorted(repeated, reverse=True)[:25]:
         out.append(f"  {n:4.2f}  {phase:8} {shape}")
     return "\n".join(out)
-
-
-# --- plain SQL -----------------------------------------------------------------------------
-
-PLAIN_SCHEMA = """
-DROP TABLE IF EXISTS bench_event, bench_task, bench_process;
-CREATE TABLE bench_process (
-    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    status varchar(20) NOT NULL,
-    created timestamptz NOT NULL,
-    finished timestamptz,
-    data jsonb NOT NULL DEFAULT '{}'
-);
-CREATE TABLE bench_task (
-    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    process_id bigint NOT NULL REFERENCES bench_process (id),
-    stage varchar(20) NOT NULL,
-    role varchar(20) NOT NULL,
-    unit_id bigint NOT NULL,
-    status varchar(10) NOT NULL,
-    owner_id integer,
-    outcome varchar(20) NOT NULL DEFAULT '',
-    created timestamptz NOT NULL,
-    claimed timestamptz,
-    finished timestamptz
-);
-CREATE INDEX bench_task_queue ON bench_task (unit_id, role, created, id) WHERE status = 'open';
-CREATE INDEX bench_task_process ON bench_task (process_id);
-CREATE TABLE bench_event (
-    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    process_id bigint NOT NULL REFERENCES bench_process (id),
-    task_id bigint REFERENCES bench_task (id),
-    actor_id integer,
-    action varchar(30) NOT NULL,
-    created timestamptz NOT NULL,
-    payload jsonb NOT NULL DEFAULT '{}'
-);
-CREATE INDEX bench_event_process ON bench_event (process_id, created);
-"""
-# (stage, role, unit id, actor id, outcome); next stage follows in order; ids are only labels.
-PLAIN_STEPS = [
-    ("intake", "intake", 2, 3, "accept"),
-    ("filing", "shift_leader", 2, 4, "file"),
-    ("dispatch", "dispatcher", 2, 5, "dispatch"),
-    ("handling", "handler", 4, 7, "done"),
-    ("check", "inspector", 22, 2, "pass"),
-    ("closing", "shift_leader", 2, 4, "close"),
-]
-
-
-def conninfo() -> str:
-    from django.db import connection
-
-    s = connection.settings_dict
-    parts = {"dbname": s["NAME"], "user": s["USER"], "password": s["PASSWORD"]}
-    parts |= {"host": s["HOST"], "port": s["PORT"]}
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v)
-
-
-def plain_case(db) -> None:
-    """One case in plain SQL: report, then claim and complete each task."""
-    with db.transaction(), db.cursor() as c:
-        c.execute("INSERT INTO bench_process (status, created) VALUES ('NEW', now()) RETURNING id")
-        process_id = c.fetchone()[0]
-        stage, role, unit, _actor, _ = PLAIN_STEPS[0]
-        c.execute(
-            "INSERT INTO bench_task (process_id, stage, role, unit_id, status, created)"
-            " VALUES (%s, %s, %s, %s, 'open', now()) RETURNING id",
-            (process_id, stage, role, unit),
-        )
-        task_id = c.fetchone()[0]
-        c.execute(
-            "INSERT INTO bench_event (process_id, action, created, payload)"
-            " VALUES (%s, 'report', now(), '{}')",
-            (process_id,),
-        )
-    for i, (_stage, _role, _unit, actor, outcome) in enumerate(PLAIN_STEPS):
-        with db.transaction(), db.cursor() as c:
-            c.execute(
-                "UPDATE bench_task SET owner_id = %s, status = 'claimed', claimed = now()"
-                " WHERE id = %s AND owner_id IS NULL",
-                (actor, task_id),
-            )
-            if c.rowcount != 1:
-                raise RuntimeError(f"task {task_id} already taken")
-        with db.transaction(), db.cursor() as c:
-            c.execute("SELECT id FROM bench_process WHERE id = %s FOR UPDATE", (process_id,))
-            c.execute(
-                "UPDATE bench_task SET status = 'done', outcome = %s, finished = now()"
-                " WHERE id = %s AND owner_id = %s AND status = 'claimed'",
-                (outcome, task_id, actor),
-            )
-            if c.rowcount != 1:
-                raise RuntimeError(f"task {task_id} is not {actor}'s to complete")
-            c.execute(
-                "INSERT INTO bench_event (process_id, task_id, actor_id, action, created)"
-                " VALUES (%s, %s, %s, %s, now())",
-                (process_id, task_id, actor, outcome),
-            )
-            if i + 1 < len(PLAIN_STEPS):
-                nstage, nrole, nunit, _, _ = PLAIN_STEPS[i + 1]
-                c.execute(
-                    "INSERT INTO bench_task (process_id, stage, role, unit_id, status, created)"
-                    " VALUES (%s, %s, %s, %s, 'open', now()) RETURNING id",
-                    (process_id, nstage, nrole, nunit),
-                )
-                task_id = c.fetchone()[0]
-            else:
-                c.execute(
-                    "UPDATE bench_process SET status = 'DONE', finished = now() WHERE id = %s",
-                    (process_id,),
-                )
-
-
-def plain_worker(dsn: str, cases: int, run_case=None) -> Worker:
-    run_case = run_case or plain_case
-
-    def worker(_index: int, barrier) -> Client:
-        import psycopg
-
-        client = Client()
-        with psycopg.connect(dsn) as db:
-            meter = BackendMeter(db.info.backend_pid)
-            barrier.wait()
-            cpu = thread_cpu()
-            for _ in range(cases):
-                started = time.perf_counter()
-                try:
-                    run_case(db)
-                except Exception as exc:  # counted and shown; the run goes on
-                    client.failed(exc)
-                    continue
-                client.case_seconds.append(time.perf_counter() - started)
-            client.cpu = thread_cpu() - cpu
-            client.server_cpu = meter.stop()
-        return client
-
-    return worker
-
-
-def plain_setup(dsn: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as db:
-        db.execute(PLAIN_SCHEMA)
 
 
 # --- main ----------------------------------------------------------------------------------
