@@ -23,6 +23,35 @@ from viewflow.workflow.status import STATUS
 from cityops.compiled_queries import insert, save_fields
 
 
+def new_task(flow_task, process, token, data=None, seed=None, **fields):
+    """A task row of `flow_task`, filled in as Task.save() would, not written yet."""
+    task = flow_task.flow_class.task_class(
+        process=process,
+        flow_task=flow_task,
+        flow_task_type=flow_task.task_type,
+        token=token,
+        **fields,
+    )
+    task.data = data if data is not None else {}
+    task.seed = seed
+    return task
+
+
+def link(task, previous) -> None:
+    """The task's link to the task before it (viewflow's `previous`), one compiled INSERT
+    instead of the many-to-many manager's add()."""
+    insert(type(task).previous.through(from_task=task, to_task=previous))
+
+
+def finish(activation, fields: tuple[str, ...]) -> None:
+    """Activation.complete (viewflow 2.4), writing only the columns that change."""
+    activation.task.finished = now()
+    save_fields(activation.task, fields)
+    task_finished.send(
+        sender=activation.flow_class, process=activation.process, task=activation.task
+    )
+
+
 class StepActivation(ViewActivation):
     # The columns `complete` writes (a flow whose tasks are taken by completing them adds the
     # owner: one UPDATE where taking and finishing took two).
@@ -33,14 +62,7 @@ class StepActivation(ViewActivation):
         """ViewActivation.create (viewflow 2.4), with the task row and its link to the
         previous task written by cityops.compiled_queries.insert: one statement each,
         built once, instead of save() and the many-to-many manager's add()."""
-        task = flow_task.flow_class.task_class(
-            process=prev_activation.process,
-            flow_task=flow_task,
-            flow_task_type=flow_task.task_type,  # what Task.save() would fill in
-            token=token,
-        )
-        task.data = data if data is not None else {}
-        task.seed = seed
+        task = new_task(flow_task, prev_activation.process, token, data, seed)
         activation = cls(task)
         owner_permission = flow_task.calc_owner_permission(activation)
         if owner_permission:
@@ -50,7 +72,7 @@ class StepActivation(ViewActivation):
         if owner:
             task.owner, task.status = owner, STATUS.ASSIGNED
         insert(task)
-        insert(type(task).previous.through(from_task=task, to_task=prev_activation.task))
+        link(task, prev_activation.task)
         if flow_task._on_create is not None:
             flow_task._on_create(activation)
         return activation
@@ -58,9 +80,7 @@ class StepActivation(ViewActivation):
     @Activation.status.super()
     def complete(self):
         """Finish the task, writing only the columns that change (viewflow saves them all)."""
-        self.task.finished = now()
-        save_fields(self.task, self.completed_fields)
-        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+        finish(self, self.completed_fields)
 
     @Activation.status.super()
     def create_next(self):
@@ -131,19 +151,14 @@ class BranchJoinActivation(JoinActivation):
             task = running[0]
             task.process = process  # the locked process, not a second read of it
         else:
-            task = task_class(
-                process=process,
-                flow_task=flow_task,
-                flow_task_type=flow_task.task_type,
-                token=token.get_base_split_token() if token.is_split_token() else token,
-                status=STATUS.STARTED,  # what activate() would write next, in one statement
-                started=now(),
+            base = token.get_base_split_token() if token.is_split_token() else token
+            # Inserted started: what activate() would write next, in the same statement.
+            task = new_task(
+                flow_task, process, base, data, seed, status=STATUS.STARTED, started=now()
             )
-            task.data = data if data is not None else {}
-            task.seed = seed
             insert(task)
         arrived = prev_activation.task
-        insert(type(task).previous.through(from_task=task, to_task=arrived))
+        link(task, arrived)
         activation = cls(task)
         activation.branch_prefix = arrived.token.get_common_split_prefix(task.token, arrived.pk)
         return activation
@@ -166,9 +181,7 @@ class BranchJoinActivation(JoinActivation):
     @Activation.status.super()
     def complete(self):
         """Finish the join, writing the columns that change."""
-        self.task.finished = now()
-        save_fields(self.task, ("status", "finished"))
-        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+        finish(self, ("status", "finished"))
 
 
 class BranchJoin(flow.Join):
@@ -191,16 +204,8 @@ class FinishActivation(EndActivation):
 
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        task = flow_task.flow_class.task_class(
-            process=prev_activation.process,
-            flow_task=flow_task,
-            flow_task_type=flow_task.task_type,
-            token=token,
-        )
-        task.data = data if data is not None else {}
-        task.seed = seed
-        insert(task)
-        insert(type(task).previous.through(from_task=task, to_task=prev_activation.task))
+        task = insert(new_task(flow_task, prev_activation.process, token, data, seed))
+        link(task, prev_activation.task)
         return cls(task)
 
     @Activation.status.super()
@@ -224,9 +229,7 @@ class FinishActivation(EndActivation):
 
     @Activation.status.super()
     def complete(self):
-        self.task.finished = now()
-        save_fields(self.task, ("status", "started", "finished"))
-        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+        finish(self, ("status", "started", "finished"))
 
 
 class Finish(flow.End):
