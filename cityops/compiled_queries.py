@@ -40,7 +40,8 @@ class _Compiled:
 
 
 class CompiledGet(Generic[M]):
-    """`build(value)` gives the queryset; `get(value)` runs it, compiled once per thread."""
+    """`build(value)` gives the queryset; `get(value)` (exactly one row) and `first(value)`
+    (the first row or None) run it, compiled once per thread."""
 
     def __init__(self, build: Callable[[int], QuerySet[M]]) -> None:
         self._build = build
@@ -48,16 +49,29 @@ class CompiledGet(Generic[M]):
 
     def get(self, value: int) -> M:
         compiled = self._compiled()
+        rows = self._rows(compiled, value, 2)
+        if len(rows) != 1:
+            model = compiled.compiler.klass_info["model"]
+            raise model.DoesNotExist if not rows else model.MultipleObjectsReturned
+        return self._instance(compiled, rows[0])
+
+    def first(self, value: int) -> M | None:
+        """The first row (in the queryset's order), or None: `queryset.first()`."""
+        compiled = self._compiled()
+        rows = self._rows(compiled, value, 1)
+        return self._instance(compiled, rows[0]) if rows else None
+
+    @staticmethod
+    def _rows(compiled: _Compiled, value: int, most: int) -> list:
         params = list(compiled.params)
         params[compiled.slot] = value
-        compiler = compiled.compiler
-        with compiler.connection.cursor() as cursor:
+        with compiled.compiler.connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            rows = cursor.fetchmany(2)
-        model = compiler.klass_info["model"]
-        if len(rows) != 1:
-            raise model.DoesNotExist if not rows else model.MultipleObjectsReturned
-        row = rows[0]
+            return cursor.fetchmany(most)
+
+    @staticmethod
+    def _instance(compiled: _Compiled, row) -> M:
+        compiler, model = compiled.compiler, compiled.compiler.klass_info["model"]
         if compiled.converters:
             row = next(iter(compiler.apply_converters([row], compiled.converters)))
         start, end = compiled.bounds
@@ -137,6 +151,47 @@ def insert(obj: M) -> M:
             obj.pk = cursor.fetchone()[0]
     obj._state.adding, obj._state.db = False, alias
     return obj
+
+
+def insert_and(obj: M, sql: str, params: Sequence) -> M:
+    """insert(obj) and one more statement, in one round trip: `sql` reads the new row's key
+    from `new` (a data-modifying CTE, PostgreSQL only) and returns it first, e.g.
+    `INSERT INTO link (a, b) SELECT id, %s FROM new RETURNING a`."""
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    if obj.pk is not None or connection.vendor != "postgresql":
+        raise ValueError("insert_and writes a new row with a generated key, on PostgreSQL.")
+    insert_sql, targets = _insert_statement(type(obj), True)
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in targets]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH new AS ({insert_sql}) {sql}", [*values, *params])
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, alias
+    return obj
+
+
+def reserve_id(model: type[Model]) -> int | None:
+    """A new id for a `model` row not written yet, taken from its key's sequence (PostgreSQL;
+    None elsewhere). A row written before the one it refers to can then carry that id in its
+    INSERT (foreign keys are checked at commit), instead of an UPDATE once the id is known."""
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_nextval_statement(model, alias))
+        return cursor.fetchone()[0]
+
+
+@lru_cache(maxsize=16)
+def _nextval_statement(model: type[Model], alias: str) -> str:
+    meta = model._meta
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        (sequence,) = cursor.fetchone()
+    if sequence is None:
+        raise ValueError(f"{model.__name__}: its key has no sequence.")
+    return "SELECT nextval('{}')".format(sequence.replace("'", "''"))
 
 
 @lru_cache(maxsize=64)

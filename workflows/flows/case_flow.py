@@ -7,18 +7,17 @@ writes the audit event; the nodes' callbacks call services and nothing else.
 """
 
 from viewflow import this
-from viewflow.workflow import flow
 
 from ..services.transitions import flow_register
 from .base import CityFlow, step
-from .nodes import Finish
+from .nodes import Begin, Finish
 
 
 @flow_register("case")
 class CaseFlow(CityFlow):
     process_title = "Case"
 
-    start = flow.StartHandle(this.start_case).Next(this.intake)
+    start = Begin(this.start_case).Next(this.intake)
 
     intake = step().Route(accept=this.filing, verify=this.verify).Otherwise(this.end)
     verify = step().Otherwise(this.intake)
@@ -31,7 +30,8 @@ class CaseFlow(CityFlow):
 
     end = Finish()
 
-    def start_case(self, activation, case):
+    def start_case(self, activation, case, process_id=None):
+        activation.process.pk = process_id  # reserved for it (services.transitions)
         activation.process.data = {"case": case.pk}
         activation.process.cityops_case = case
         return activation.process

@@ -22,7 +22,7 @@ from ..models import HotlineOrder
 from ..services.hotline import hotline_task_open
 from ..services.transitions import flow_register
 from .locking import ProcessRowLock
-from .nodes import BranchJoin, Finish, Step, StepActivation
+from .nodes import Begin, BranchJoin, Finish, Step, StepActivation, finish, insert_linked, new_task
 from .views import task_redirect_view
 
 
@@ -45,6 +45,19 @@ class HotlineStep(Step):
 
 
 class DispatchActivation(SplitActivation):
+    """viewflow 2.4's SplitActivation, with its task row written by compiled statements (see
+    flows.nodes): inserted and linked to the task before it, then finished with the columns
+    that change, where viewflow saved the whole row twice."""
+
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        task = new_task(flow_task, prev_activation.process, token, data, seed)
+        return cls(insert_linked(task, prev_activation.task))
+
+    @Activation.status.super()
+    def complete(self):
+        finish(self, ("status", "finished"))
+
     @Activation.status.super()
     def activate(self):
         """One branch for the lead unit, one per assisting unit (from the dispatch)."""
@@ -87,7 +100,7 @@ class HotlineFlow(flow.Flow):
     process_title = "Hotline order"
     lock_impl = ProcessRowLock(nowait=False)  # lock.SelectForUpdateLock, statement built once
 
-    start = flow.StartHandle(this.start_order).Next(this.hl_intake)
+    start = Begin(this.start_order).Next(this.hl_intake)
 
     hl_intake = step().Route(dispatch=this.dispatch).Otherwise(this.end)
     dispatch = DispatchSplit(lead=this.hl_lead_sign, assist=this.hl_assist_sign)
@@ -112,10 +125,13 @@ class HotlineFlow(flow.Flow):
 
     end = Finish()
 
-    def start_order(self, activation, order: HotlineOrder):
+    def start_order(self, activation, order: HotlineOrder, process_id=None):
+        activation.process.pk = process_id  # reserved for it (services.transitions)
         activation.process.data = {"case": order.case_id}
         activation.process.cityops_case = order.case
         activation.process.cityops_order = order
+        if hasattr(order, "cityops_reference"):  # read when the order was recorded
+            activation.process.cityops_reference = order.cityops_reference
         return activation.process
 
     def task_created(self, activation):

@@ -8,6 +8,9 @@ with `.Otherwise(node)`, and the graph (charts, incoming edges) still shows ever
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from django.db import connections, router, transaction
 from django.utils.timezone import now
 from viewflow import this
 from viewflow.workflow import flow
@@ -16,11 +19,14 @@ from viewflow.workflow.base import Edge
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.nodes.end import EndActivation
 from viewflow.workflow.nodes.join import JoinActivation
+from viewflow.workflow.nodes.start import StartHandleActivation
 from viewflow.workflow.nodes.view import ViewActivation
-from viewflow.workflow.signals import flow_finished, task_finished, task_started
+from viewflow.workflow.signals import flow_finished, flow_started, task_finished, task_started
 from viewflow.workflow.status import STATUS
 
-from cityops.compiled_queries import insert, save_fields
+from cityops.compiled_queries import insert, insert_and, save_fields
+
+from ..sql.flow_tasks import join_arrival, others_running
 
 
 def new_task(flow_task, process, token, data=None, seed=None, **fields):
@@ -43,6 +49,27 @@ def link(task, previous) -> None:
     insert(type(task).previous.through(from_task=task, to_task=previous))
 
 
+def insert_linked(task, previous):
+    """insert(task) then link(task, previous): one statement on PostgreSQL (the link
+    inserted from the new row's key), two elsewhere."""
+    if connections[router.db_for_write(type(task))].vendor != "postgresql":
+        insert(task)
+        link(task, previous)
+        return task
+    return insert_and(task, _link_from_new(type(task)), [previous.pk])
+
+
+@lru_cache(maxsize=8)
+def _link_from_new(task_class) -> str:
+    through = task_class.previous.through._meta
+    quote = connections[router.db_for_write(task_class)].ops.quote_name
+    table = quote(through.db_table)
+    source = quote(through.get_field("from_task").column)
+    target = quote(through.get_field("to_task").column)
+    key = quote(task_class._meta.pk.column)
+    return f"INSERT INTO {table} ({source}, {target}) SELECT {key}, %s FROM new RETURNING {source}"
+
+
 def finish(activation, fields: tuple[str, ...]) -> None:
     """Activation.complete (viewflow 2.4), writing only the columns that change."""
     activation.task.finished = now()
@@ -50,6 +77,12 @@ def finish(activation, fields: tuple[str, ...]) -> None:
     task_finished.send(
         sender=activation.flow_class, process=activation.process, task=activation.task
     )
+
+
+def _partial(model, **values):
+    """A row of `model` read with only `values` (the other columns load when first read)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(router.db_for_read(model), names, [values[n] for n in names])
 
 
 class StepActivation(ViewActivation):
@@ -71,8 +104,7 @@ class StepActivation(ViewActivation):
         owner = flow_task.calc_owner(activation)
         if owner:
             task.owner, task.status = owner, STATUS.ASSIGNED
-        insert(task)
-        link(task, prev_activation.task)
+        insert_linked(task, prev_activation.task)
         if flow_task._on_create is not None:
             flow_task._on_create(activation)
         return activation
@@ -140,27 +172,37 @@ class BranchJoinActivation(JoinActivation):
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
         process, task_class = prev_activation.process, flow_task.flow_class.task_class
-        running = list(
-            task_class._default_manager.filter(
-                flow_task=flow_task, process=process, status__in=[STATUS.NEW, STATUS.STARTED]
-            )[:2]
-        )
-        if len(running) > 1:
-            raise FlowRuntimeError("More than one join instance for process found")
-        if running:
-            task = running[0]
+        arrived = prev_activation.task
+        base = token.get_base_split_token() if token.is_split_token() else token
+        prefix = arrived.token.get_common_split_prefix(base, arrived.pk)
+        try:
+            # The running join and whether a branch still runs, in one statement.
+            found = join_arrival(task_class, process.pk, flow_task, prefix)
+        except LookupError as error:
+            raise FlowRuntimeError(str(error)) from None
+        if found.join is not None:
+            pk, status, started = found.join
+            # The columns the activation reads and writes; the others load if asked for.
+            task = _partial(
+                task_class,
+                id=pk,
+                flow_task=flow_task,
+                status=status,
+                flow_task_type=flow_task.task_type,
+                started=started,
+                token=base,
+            )
             task.process = process  # the locked process, not a second read of it
+            link(task, arrived)
         else:
-            base = token.get_base_split_token() if token.is_split_token() else token
             # Inserted started: what activate() would write next, in the same statement.
             task = new_task(
                 flow_task, process, base, data, seed, status=STATUS.STARTED, started=now()
             )
-            insert(task)
-        arrived = prev_activation.task
-        link(task, arrived)
+            insert_linked(task, arrived)
         activation = cls(task)
-        activation.branch_prefix = arrived.token.get_common_split_prefix(task.token, arrived.pk)
+        activation.branch_prefix = prefix
+        activation._done = not found.branches_running
         return activation
 
     def _join_token_prefixes(self):
@@ -168,14 +210,11 @@ class BranchJoinActivation(JoinActivation):
         return {prefix} if prefix is not None else super()._join_token_prefixes()
 
     def is_done(self):
-        """No task of the branches is still running (the arriving one has finished). Asked
-        when the arrival may complete the join and again as it does: the answer, under the
-        process lock, cannot change in between."""
-        prefix = getattr(self, "branch_prefix", None)
-        if prefix is None:  # not created by an arrival (e.g. viewflow's admin): its own rule
+        """No task of the branches is still running (the arriving one has finished), as
+        read when the branch arrived: under the process lock the transition service holds,
+        the answer cannot change before the join completes."""
+        if not hasattr(self, "_done"):  # not created by an arrival (e.g. viewflow's admin)
             return super().is_done()
-        if not hasattr(self, "_done"):
-            self._done = not self._active_join_tasks(prefix).exists()
         return self._done
 
     @Activation.status.super()
@@ -204,22 +243,15 @@ class FinishActivation(EndActivation):
 
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        task = insert(new_task(flow_task, prev_activation.process, token, data, seed))
-        link(task, prev_activation.task)
-        return cls(task)
+        task = new_task(flow_task, prev_activation.process, token, data, seed)
+        return cls(insert_linked(task, prev_activation.task))
 
     @Activation.status.super()
     def activate(self):
         """Finish the process when no other task of it is running (viewflow's rule)."""
         self.task.started = now()
         task_started.send(sender=self.flow_class, process=self.process, task=self.task)
-        running = (
-            self.flow_class.task_class._default_manager.filter(
-                process=self.process, finished__isnull=True
-            )
-            .exclude(pk=self.task.pk)
-            .exists()
-        )
+        running = others_running(self.flow_class.task_class, self.process.pk, self.task.pk)
         if not running:
             self.process.status, self.process.finished = STATUS.DONE, now()
             save_fields(self.process, ("status", "finished", "data"))
@@ -236,3 +268,32 @@ class Finish(flow.End):
     """The end of a flow (see FinishActivation)."""
 
     activation_class = FinishActivation
+
+
+class BeginActivation(StartHandleActivation):
+    """viewflow 2.4's StartHandleActivation, with the process and the start task inserted by
+    compiled statements, and without the two savepoints and the lock viewflow takes on the
+    process it has just inserted: no other transaction can see that row before the caller's
+    transaction commits, and an error anywhere in the start rolls all of it back."""
+
+    @Activation.status.super()
+    def execute(self):
+        task_started.send(sender=self.flow_class, process=self.process, task=self.task)
+        with transaction.atomic(savepoint=False):  # the caller's transaction, if any
+            insert(self.process)
+            self.task.process = self.process  # its id, now known
+            self.complete()
+            flow_started.send(sender=self.flow_class, process=self.process, task=self.task)
+            self.activate_next()
+
+    @Activation.status.super()
+    def complete(self):
+        self.task.finished = now()
+        insert(self.task)
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
+class Begin(flow.StartHandle):
+    """The start of a flow, run by a service (see BeginActivation)."""
+
+    activation_class = BeginActivation

@@ -6,21 +6,20 @@ the case's own tasks never change at the same time.
 """
 
 from viewflow import this
-from viewflow.workflow import flow
 
 from ..services.transitions import flow_register
 from .base import CityFlow, step
-from .nodes import Finish
+from .nodes import Begin, Finish
 
 
 @flow_register("review")
 class ReviewFlow(CityFlow):
     process_title = "Review"
 
-    start_extension = flow.StartHandle(this.start_review).Next(this.extension_review)
+    start_extension = Begin(this.start_review).Next(this.extension_review)
     extension_review = step().Otherwise(this.end)
 
-    start_parking = flow.StartHandle(this.start_review).Next(this.parking_review)
+    start_parking = Begin(this.start_review).Next(this.parking_review)
     parking_review = step().Route(approve=this.parked).Otherwise(this.end)
     parked = step().Otherwise(this.end)
 

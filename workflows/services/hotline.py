@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task as FlowTask
 from viewflow.workflow.status import STATUS
 
-from cityops.compiled_queries import insert, save_fields
+from cityops.compiled_queries import CompiledGet, insert, save_fields
 from departments.models import Unit, UnitKind
 from departments.reference import reference_snapshot
 from workflows import access
@@ -100,9 +100,19 @@ ORDER_FIELDS_MOVED = [
     "merged_into",
     "converted_case",
 ]
+# What completing a hotline task may change on its case.
+CASE_FIELDS_MOVED = ["stage", "status", "due_at", "responsible_unit", "closed_at"]
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
 # The transition's locked re-read, with the order (one statement where two were read).
 _LOCKED_ORDER_READ = locked_read("case__hotline")
+# An assisting unit's task still open (the lead replies when none is), compiled once.
+_WAITING_BRANCH = CompiledGet(
+    lambda case_id: CaseTask.objects.filter(
+        case_id=case_id,
+        stage__in=ASSIST_OPEN_STAGES,
+        status__in=(TaskStatus.OPEN, TaskStatus.CLAIMED),
+    )[:1]
+)
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
 CALLBACK_OUTCOMES = ("satisfied", "basic", "unsatisfied", "unreachable")
 # --- tasks opening (called by the flow) -------------------------------------------------------
@@ -355,7 +365,7 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             raise Conflict(_("That order or case has closed meanwhile."), "case_not_open")
         order = task.case.hotline
         order.case = case = task.case
-        before = _order_values(order)
+        before = _values(order, ORDER_FIELDS_MOVED), _values(case, CASE_FIELDS_MOVED)
         process = flow_task.process
         process.cityops_order = order
         stage_from = case.stage
@@ -368,12 +378,14 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             merged_notify(order, cleaned["merge_into"])
         if case.status == CaseStatus.CLOSED:
             order_closed_notify(order)
-        save_fields(
-            case,
-            ["stage", "status", "due_at", "responsible_unit", "closed_at", "updated_at"],
-        )
-        moved = [f for f, value in _order_values(order).items() if value != before[f]]
-        if moved:  # a sign-for or a feedback leaves the order as it was
+        # A sign-for or a feedback of an assisting unit leaves the case and the order as
+        # they were: nothing is written (the case's `updated_at`, Open311's
+        # updated_datetime, moves only when the case does).
+        moved = _moved(case, CASE_FIELDS_MOVED, before[1])
+        if moved:
+            save_fields(case, [*moved, "updated_at"])
+        moved = _moved(order, ORDER_FIELDS_MOVED, before[0])
+        if moved:
             save_fields(order, moved)
         task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
         task.owner_id = task.owner_id or actor.pk
@@ -391,13 +403,18 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
     return task
 
 
-def _order_values(order: HotlineOrder) -> dict:
-    """What completing a task may change on the order (foreign keys by id; lists copied)."""
+def _values(obj, names: list[str]) -> dict:
+    """The fields `names` of a case or an order (foreign keys by id; lists copied)."""
     values = {}
-    for name in ORDER_FIELDS_MOVED:
-        value = getattr(order, HotlineOrder._meta.get_field(name).attname)
+    for name in names:
+        value = getattr(obj, obj._meta.get_field(name).attname)
         values[name] = list(value) if isinstance(value, list) else value
     return values
+
+
+def _moved(obj, names: list[str], before: dict) -> list[str]:
+    """The fields of `names` whose value differs from `before`."""
+    return [name for name, value in _values(obj, names).items() if value != before[name]]
 
 
 def _callback_may_start(task: CaseTask) -> None:
@@ -533,7 +550,7 @@ def assisting_feedback_due(order: HotlineOrder):
 def _proceed_without_late(order: HotlineOrder, task: CaseTask) -> None:
     """The lead replies only after every assisting unit gave its feedback or ran out of
     time; late branches are cancelled and their missing feedback recorded."""
-    if task.stage != Stage.HL_LEAD_REPLY:
+    if task.stage != Stage.HL_LEAD_REPLY or _WAITING_BRANCH.first(task.case_id) is None:
         return
     waiting = list(
         CaseTask.objects.filter(

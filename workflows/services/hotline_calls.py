@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cityops.compiled_queries import insert
+from cityops.compiled_queries import CompiledGet, insert, save_fields
 from departments.models import Unit, UnitKind
 from departments.reference import reference_snapshot
 from departments.selectors import grid_cell_at
@@ -34,9 +34,7 @@ from ..models import (
 from .errors import not_found
 from .events import event_record
 from .numbering import case_number_next
-from .transitions import (
-    flow_start,
-)
+from .transitions import flow_process_id, flow_start
 
 # --- taking the call -------------------------------------------------------------------------
 
@@ -65,14 +63,33 @@ def hotline_categories():
     return Category.objects.filter(kind=CategoryKind.HOTLINE, is_active=True).order_by("code")
 
 
+# The centre and the category a call is recorded under (active ones only), each read by a
+# statement compiled once: every call reads both. The category comes with its default unit
+# (the routing suggestion reads it).
+_CENTRE = CompiledGet(
+    lambda pk: Unit.objects.filter(pk=pk, kind=UnitKind.HOTLINE, is_active=True).order_by()
+)
+_CATEGORY = CompiledGet(
+    lambda pk: hotline_categories().select_related("default_unit").filter(pk=pk).order_by()
+)
+
+
+def _by_id(compiled: CompiledGet, ref):
+    """The row whose id `ref` is (a model, an int or digits), or None."""
+    ref = getattr(ref, "pk", ref)
+    if isinstance(ref, str) and ref.isascii() and ref.isdigit():
+        ref = int(ref)
+    if not isinstance(ref, int) or isinstance(ref, bool) or not 0 < ref < 2**63:
+        return None
+    return compiled.first(ref)
+
+
 def _check_report(report: OrderReport) -> tuple[Unit, Category]:
     errors = {}
-    centre_id = getattr(report.centre, "pk", report.centre)
-    centre = Unit.objects.filter(pk=centre_id, kind=UnitKind.HOTLINE, is_active=True).first()
+    centre = _by_id(_CENTRE, report.centre)
     if centre is None:
         errors["centre"] = _("Unknown hotline centre.")
-    category_id = getattr(report.category, "pk", report.category)
-    category = hotline_categories().filter(pk=category_id).first()
+    category = _by_id(_CATEGORY, report.category)
     if category is None:
         errors["category"] = _("Choose a hotline category.")
     if report.request_type not in RequestType.values:
@@ -97,7 +114,7 @@ def _check_report(report: OrderReport) -> tuple[Unit, Category]:
 
 def order_create(*, actor, report: OrderReport) -> HotlineOrder:
     """The order and its case (numbered like every case), in the caller's transaction; the
-    flow is started by `flows.hotline.order_report`."""
+    flow is started by `order_start`."""
     centre, category = _check_report(report)
     if getattr(actor, "pk", None) and not access.can_take_calls_at(actor, centre.pk):
         raise not_found()
@@ -107,13 +124,16 @@ def order_create(*, actor, report: OrderReport) -> HotlineOrder:
 def _order_insert(
     *, actor, report: OrderReport, centre: Unit, category: Category, from_case: Case | None = None
 ) -> HotlineOrder:
-    units = reference_snapshot().units
+    snapshot = reference_snapshot()
+    units = snapshot.units
     cell = None
     if report.lat is not None and report.lng is not None:
         cell = grid_cell_at(report.lat, report.lng)
     now = timezone.now()
     case = Case(
         number=case_number_next(timezone.localtime(now).year),
+        process_id=flow_process_id("hotline"),  # started by `order_start`
+        stage=Stage.HL_INTAKE,
         city_id=units.city_id(centre.pk),
         category=category,
         description=report.text.strip(),
@@ -139,7 +159,8 @@ def _order_insert(
         query_code=f"{secrets.randbelow(10**6):06d}",
         from_case=from_case,
     )
-    order.save(force_insert=True)
+    insert(order)
+    order.cityops_reference = snapshot  # the flow's first task reads it (hotline_task_open)
     said = {"request_type": report.request_type, "category": category.code}
     if from_case is not None:
         said["from_case"] = from_case.number
@@ -221,8 +242,7 @@ def order_from_case(
     order = _order_insert(
         actor=actor, report=report, centre=centre, category=category, from_case=case
     )
-    order.case.process = flow_start("hotline", order=order)
-    order.case.save(update_fields=["process", "stage", "updated_at"])
+    order_start(order)
     return order
 
 
@@ -230,6 +250,16 @@ def order_report(*, actor, report: OrderReport) -> HotlineOrder:
     """Record a citizen's call (or an API report) and start its flow at intake."""
     with transaction.atomic():
         order = order_create(actor=actor, report=report)
-        order.case.process = flow_start("hotline", order=order)
-        order.case.save(update_fields=["process", "stage", "updated_at"])
+        order_start(order)
     return order
+
+
+def order_start(order: HotlineOrder) -> None:
+    """Start the flow of an order `_order_insert` has just written, at intake: its process
+    takes the id the case was inserted with (or, where none could be reserved, the case is
+    told its process now)."""
+    case = order.case
+    process = flow_start("hotline", order=order, process_id=case.process_id)
+    if case.process_id is None:
+        case.process = process
+        save_fields(case, ["process", "stage", "updated_at"])

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cityops.compiled_queries import insert
+from cityops.compiled_queries import CompiledGet, insert
 from departments.models import Role, Unit
 from workflows import access
 
@@ -107,9 +107,17 @@ def _closed_notice(order: HotlineOrder) -> str:
     ) % {"number": order.case.number, "code": order.query_code}
 
 
+# A report merged into the order, if any (compiled once: asked at every close).
+_ONE_MERGED = CompiledGet(
+    lambda pk: HotlineOrder.objects.filter(merged_into_id=pk).only("pk").order_by()[:1]
+)
+
+
 def order_closed_notify(order: HotlineOrder) -> None:
     """The order closed: its caller and the callers of the reports merged into it are told."""
     citizen_notify(order, _closed_notice(order))
+    if _ONE_MERGED.first(order.pk) is None:  # most orders have no repeat reports
+        return
     merged = HotlineOrder.objects.select_related("case").filter(merged_into_id=order.pk)
     for other in merged:
         citizen_notify(other, _closed_notice(other))

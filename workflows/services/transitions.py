@@ -13,6 +13,8 @@ Public API (services of any flow call these; flows call `flow_register` and `tas
   services start and look up flows without importing the layer above them.
 - `flow_start(name, node="start", **kwargs) -> Process`: run a registered flow's start node
   (`flow_start("review", "start_parking", case=…, request=…)`).
+- `flow_process_id(name) -> int | None`: reserve the id of a flow's next process, so that a
+  case is inserted with it (`flow_start("case", case=…, process_id=…)`), not updated later.
 - `task_open(*, activation) -> CaseTask`: the flows' `onCreate` callback for a human task: its
   `workflows_casetask` row (stage, role, unit, SLA fields, routing suggestion) and the case's
   stage. The task's stage is the node's name (a key of `flows.stages.STAGES`); a process
@@ -39,7 +41,7 @@ from contextvars import ContextVar
 
 from django.db.models.expressions import RawSQL
 
-from cityops.compiled_queries import CompiledGet, insert, save_fields
+from cityops.compiled_queries import CompiledGet, insert, reserve_id, save_fields
 from departments.access import centre_ids
 from departments.models import UnitKind
 from departments.reference import GENERATION_SQL, Snapshot, reference_snapshot
@@ -49,6 +51,7 @@ from ..flows.stages import REVIEW_STAGES, STAGES
 from ..models import Case, CaseTask, Stage
 from ..sla.deadlines import task_sla_fields
 from .errors import not_found
+from .invariants import OUTSTANDING_REQUEST, outstanding_request_annotation
 from .redispatch import dispatch_payload
 from .rework import rework_assign, rework_previous
 
@@ -78,6 +81,13 @@ def flow_class(name: str) -> type:
 def flow_start(name: str, node: str = "start", **kwargs):
     """Run the start node `node` of the flow registered as `name`; returns its process."""
     return getattr(flow_class(name), node).run(**kwargs)
+
+
+def flow_process_id(name: str) -> int | None:
+    """The id the next process of the flow registered as `name` will have, reserved now
+    (None where the database cannot: SQLite): a case is then inserted with its process,
+    and the flow's start node (`process_id=`) inserts the process under that id."""
+    return reserve_id(flow_class(name).process_class)
 
 
 # --- opening a task ---------------------------------------------------------------------------
@@ -155,7 +165,10 @@ def locked_read(*also: str) -> CompiledGet:
     return CompiledGet(
         lambda pk: (
             CaseTask.objects.select_related("task__process", "case__category__default_unit", *also)
-            .annotate(reference_generation=RawSQL(f"({GENERATION_SQL})", ()))
+            .annotate(
+                reference_generation=RawSQL(f"({GENERATION_SQL})", ()),
+                **{OUTSTANDING_REQUEST: outstanding_request_annotation()},
+            )
             .filter(pk=pk)
         )
     )

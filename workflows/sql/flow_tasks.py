@@ -1,0 +1,100 @@
+"""What the flow nodes ask of viewflow's task table on every arrival, one statement each,
+written once per (task model, database).
+
+A branch arriving at a join asked viewflow's ORM twice: for the running join instance (a list)
+and whether a task of the branches still runs (an exists()); the end of a flow asked whether
+any other task of the process still runs. Each ORM query was compiled on every run, about
+half a millisecond of CPU against a tenth for the same statement written once
+(bench/lifecycle.py --hotline). Used by workflows.flows.nodes (BranchJoin, Finish).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from django.db import connections, router
+from viewflow.workflow.status import STATUS
+
+from cityops.sql_rows import converted, field_converters
+
+RUNNING = (STATUS.NEW, STATUS.STARTED)
+ENDED = (STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED)
+
+
+@dataclass(frozen=True)
+class JoinArrival:
+    """The running instance of the join (id, status, started), None when there is none yet,
+    and whether a task of the arriving branch's split still runs."""
+
+    join: tuple[int, str, datetime | None] | None
+    branches_running: bool
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern for values starting with `prefix` (escape character: backslash)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+@lru_cache(maxsize=8)
+def _join_statement(task_class, alias: str) -> tuple[str, tuple]:
+    connection = connections[alias]
+    meta, q = task_class._meta, connection.ops.quote_name
+    table = q(meta.db_table)
+    column = {name: q(meta.get_field(name).column) for name in ("process", "status", "token")}
+    pk, started = q(meta.pk.column), q(meta.get_field("started").column)
+    flow_task = q(meta.get_field("flow_task").column)
+    sql = (
+        f"SELECT j.{pk}, j.{column['status']}, j.{started}, EXISTS ("
+        f"SELECT 1 FROM {table} b WHERE b.{column['process']} = %s"
+        f" AND b.{column['token']} LIKE %s ESCAPE '\\'"
+        f" AND b.{column['status']} NOT IN (%s, %s, %s))"
+        f" FROM (SELECT 1 AS one) o LEFT JOIN (SELECT {pk}, {column['status']}, {started}"
+        f" FROM {table} WHERE {column['process']} = %s AND {flow_task} = %s"
+        f" AND {column['status']} IN (%s, %s) LIMIT 2) j ON 1 = 1"
+    )
+    return sql, field_converters([meta.get_field("started")], connection)
+
+
+def join_arrival(task_class, process_id: int, flow_task, prefix: str) -> JoinArrival:
+    """What a branch arriving at `flow_task` (a join) needs: see JoinArrival. Raises
+    LookupError when more than one instance of the join runs."""
+    alias = router.db_for_write(task_class)
+    connection = connections[alias]
+    sql, converters = _join_statement(task_class, alias)
+    flow_task_value = task_class._meta.get_field("flow_task").get_db_prep_value(
+        flow_task, connection
+    )
+    params = [process_id, _like_prefix(prefix), *ENDED, process_id, flow_task_value, *RUNNING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if len(rows) > 1:
+        raise LookupError("More than one join instance for process found")
+    pk, status, started, running = rows[0]
+    if pk is None:
+        return JoinArrival(None, bool(running))
+    (started,) = converted([(started,)], converters, connection)[0]
+    return JoinArrival((pk, status, started), bool(running))
+
+
+@lru_cache(maxsize=8)
+def _others_statement(task_class, alias: str) -> str:
+    q = connections[alias].ops.quote_name
+    meta = task_class._meta
+    pk, process = q(meta.pk.column), q(meta.get_field("process").column)
+    finished = q(meta.get_field("finished").column)
+    return (
+        f"SELECT 1 FROM {q(meta.db_table)} WHERE {process} = %s AND {finished} IS NULL"
+        f" AND {pk} <> %s LIMIT 1"
+    )
+
+
+def others_running(task_class, process_id: int, task_id: int) -> bool:
+    """Whether a task of the process other than `task_id` has not finished."""
+    alias = router.db_for_write(task_class)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_others_statement(task_class, alias), [process_id, task_id])
+        return cursor.fetchone() is not None
