@@ -22,7 +22,7 @@ from ..models import HotlineOrder
 from ..services.hotline import hotline_task_open
 from ..services.transitions import flow_register
 from .locking import ProcessRowLock
-from .nodes import Begin, BranchJoin, Finish, Step, StepActivation, finish, insert_linked, new_task
+from .nodes import Begin, BranchJoin, Finish, Step, StepActivation, create_linked, finish
 from .views import task_redirect_view
 
 
@@ -49,10 +49,7 @@ class DispatchActivation(SplitActivation):
     flows.nodes): inserted and linked to the task before it, then finished with the columns
     that change, where viewflow saved the whole row twice."""
 
-    @classmethod
-    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        task = new_task(flow_task, prev_activation.process, token, data, seed)
-        return cls(insert_linked(task, prev_activation.task))
+    create = classmethod(create_linked)
 
     @Activation.status.super()
     def complete(self):

@@ -70,6 +70,13 @@ def _link_from_new(task_class) -> str:
     return f"INSERT INTO {table} ({source}, {target}) SELECT {key}, %s FROM new RETURNING {source}"
 
 
+def create_linked(cls, flow_task, prev_activation, token, data=None, seed=None):
+    """Activation.create for a task of no human's: its row inserted linked to the task
+    before it (see insert_linked); a node's `create = classmethod(create_linked)`."""
+    task = new_task(flow_task, prev_activation.process, token, data, seed)
+    return cls(insert_linked(task, prev_activation.task))
+
+
 def finish(activation, fields: tuple[str, ...]) -> None:
     """Activation.complete (viewflow 2.4), writing only the columns that change."""
     activation.task.finished = now()
@@ -241,10 +248,7 @@ class FinishActivation(EndActivation):
     transition service runs the step in its own transaction, and an error there rolls the
     whole step back)."""
 
-    @classmethod
-    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        task = new_task(flow_task, prev_activation.process, token, data, seed)
-        return cls(insert_linked(task, prev_activation.task))
+    create = classmethod(create_linked)
 
     @Activation.status.super()
     def activate(self):

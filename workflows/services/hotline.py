@@ -105,14 +105,19 @@ CASE_FIELDS_MOVED = ["stage", "status", "due_at", "responsible_unit", "closed_at
 ASSIST_OPEN_STAGES = (*ASSIST_STAGES, Stage.HL_ASSIST_RULING)
 # The transition's locked re-read, with the order (one statement where two were read).
 _LOCKED_ORDER_READ = locked_read("case__hotline")
-# An assisting unit's task still open (the lead replies when none is), compiled once.
-_WAITING_BRANCH = CompiledGet(
-    lambda case_id: CaseTask.objects.filter(
+
+
+def _waiting_branches(case_id: int):
+    """The case's assisting units' tasks still open (the lead replies when none is)."""
+    return CaseTask.objects.filter(
         case_id=case_id,
         stage__in=ASSIST_OPEN_STAGES,
         status__in=(TaskStatus.OPEN, TaskStatus.CLAIMED),
-    )[:1]
-)
+    )
+
+
+# Whether one is, compiled once (asked at every completion of the lead's reply).
+_WAITING_BRANCH = CompiledGet(lambda case_id: _waiting_branches(case_id)[:1])
 # Callback outcomes that close the order (an unsatisfied one closes it the second time).
 CALLBACK_OUTCOMES = ("satisfied", "basic", "unsatisfied", "unreachable")
 # --- tasks opening (called by the flow) -------------------------------------------------------
@@ -552,13 +557,7 @@ def _proceed_without_late(order: HotlineOrder, task: CaseTask) -> None:
     time; late branches are cancelled and their missing feedback recorded."""
     if task.stage != Stage.HL_LEAD_REPLY or _WAITING_BRANCH.first(task.case_id) is None:
         return
-    waiting = list(
-        CaseTask.objects.filter(
-            case_id=task.case_id,
-            stage__in=ASSIST_OPEN_STAGES,
-            status__in=(TaskStatus.OPEN, TaskStatus.CLAIMED),
-        ).select_related("unit")
-    )
+    waiting = list(_waiting_branches(task.case_id).select_related("unit"))
     if not waiting:
         return
     now = timezone.now()
