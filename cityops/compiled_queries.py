@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from django.db import DatabaseError, connections, router
+from django.db import DatabaseError, NotSupportedError, connections, router
 from django.db.models import NOT_PROVIDED, Model, QuerySet
 from django.db.models.query import get_related_populators
 
@@ -127,10 +127,35 @@ def save_fields(obj: Model, fields: Sequence[str]) -> None:
     """`obj.save(update_fields=fields)`, with the statement built once per shape."""
     connection = connections[router.db_for_write(type(obj), instance=obj)]
     sql, targets = _update_statement(type(obj), tuple(fields))
-    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in targets]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, obj.pk])
+        cursor.execute(sql, [*_save_values(obj, targets, connection, False), obj.pk])
         if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def save_fields_with(obj: Model, fields: Sequence[str], other: Model, others: Sequence[str]):
+    """save_fields(obj, fields) and save_fields(other, others) in one round trip on PostgreSQL
+    (the first UPDATE a data-modifying CTE of the second), one after the other elsewhere."""
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or router.db_for_write(type(other)) != alias:
+        save_fields(obj, fields)
+        save_fields(other, others)
+        return
+    first, first_targets = _update_statement(type(obj), tuple(fields))
+    second, second_targets = _update_statement(type(other), tuple(others))
+    params = [
+        *_save_values(obj, first_targets, connection, False),
+        obj.pk,
+        *_save_values(other, second_targets, connection, False),
+        other.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH first AS ({first} RETURNING 1) {second} RETURNING (SELECT count(*) FROM first)",
+            params,
+        )
+        if cursor.fetchall() != [(1,)]:
             raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
@@ -138,36 +163,86 @@ def insert(obj: M) -> M:
     """`obj.save(force_insert=True)` for a new row, with the statement built once per model.
     The new id comes back through RETURNING when the model's key is generated."""
     alias = router.db_for_write(type(obj), instance=obj)
-    connection = connections[alias]
-    generated_pk = obj.pk is None
-    if generated_pk and not connection.features.can_return_columns_from_insert:
+    if obj.pk is None and not connections[alias].features.can_return_columns_from_insert:
         obj.save(force_insert=True, using=alias)
         return obj
-    sql, targets = _insert_statement(type(obj), generated_pk)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in targets]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if generated_pk:
+    return PendingInsert(obj).send()
+
+
+class PendingInsert(Generic[M]):
+    """A new row whose INSERT is sent later, with the rows that refer to it: its values are
+    taken now (pre_save runs: an auto_now_add stamp is on the object from here on), and
+    `send(*dependents)` writes it and them in one statement on PostgreSQL (data-modifying
+    CTEs reading the new key), one each elsewhere."""
+
+    def __init__(self, obj: M) -> None:
+        self.obj, self.alias = obj, router.db_for_write(type(obj), instance=obj)
+        connection = connections[self.alias]
+        self.generated = obj.pk is None
+        if self.generated and not connection.features.can_return_columns_from_insert:
+            raise NotSupportedError("insert() needs INSERT … RETURNING for a generated key.")
+        self.sql, targets = _insert_statement(type(obj), self.generated)
+        self.values = _save_values(obj, targets, connection, True)
+
+    def send(self, *dependents: tuple[Model, str]) -> M:
+        """Insert the row, then each dependent row, given as (row, name of its foreign key
+        to this row): that key is filled with the new row's."""
+        obj, connection = self.obj, connections[self.alias]
+        if not dependents or connection.vendor != "postgresql" or not self.generated:
+            with connection.cursor() as cursor:
+                cursor.execute(self.sql, self.values)
+                if self.generated:
+                    obj.pk = cursor.fetchone()[0]
+            _saved(obj, self.alias)
+            for row, key in dependents:
+                setattr(row, type(row)._meta.get_field(key).attname, obj.pk)
+                insert(row)
+            return obj
+        parts, params = [f"WITH new AS ({self.sql})"], list(self.values)
+        for n, (row, key) in enumerate(dependents):
+            sql, values = _insert_from_new(row, key, type(obj), connection)
+            parts.append(f", d{n} AS ({sql})")
+            params.extend(values)
+        parts.append(f" SELECT {_quote(type(obj)._meta.pk.column)} FROM new")
+        with connection.cursor() as cursor:
+            cursor.execute("".join(parts), params)
             obj.pk = cursor.fetchone()[0]
-    obj._state.adding, obj._state.db = False, alias
-    return obj
+        _saved(obj, self.alias)
+        for row, key in dependents:
+            setattr(row, type(row)._meta.get_field(key).attname, obj.pk)
+            _saved(row, self.alias)
+        return obj
 
 
-def insert_and(obj: M, sql: str, params: Sequence) -> M:
-    """insert(obj) and one more statement, in one round trip: `sql` reads the new row's key
-    from `new` (a data-modifying CTE, PostgreSQL only) and returns it first, e.g.
-    `INSERT INTO link (a, b) SELECT id, %s FROM new RETURNING a`."""
-    alias = router.db_for_write(type(obj), instance=obj)
-    connection = connections[alias]
-    if obj.pk is not None or connection.vendor != "postgresql":
-        raise ValueError("insert_and writes a new row with a generated key, on PostgreSQL.")
-    insert_sql, targets = _insert_statement(type(obj), True)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in targets]
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH new AS ({insert_sql}) {sql}", [*values, *params])
-        obj.pk = cursor.fetchone()[0]
+def _saved(obj: Model, alias: str) -> None:
     obj._state.adding, obj._state.db = False, alias
-    return obj
+
+
+def _save_values(obj: Model, targets: list, connection, add: bool) -> list:
+    return [f.get_db_prep_save(f.pre_save(obj, add), connection) for f in targets]
+
+
+def _insert_from_new(row: Model, key: str, parent: type[Model], connection):
+    """The INSERT of `row` with its foreign key `key` read from the CTE `new` (the parent
+    row's INSERT … RETURNING its key), and the values of its other columns."""
+    sql, targets = _dependent_statement(type(row), key, parent)
+    return sql, _save_values(row, [f for f in targets if f.name != key], connection, True)
+
+
+@lru_cache(maxsize=16)
+def _dependent_statement(model: type[Model], key: str, parent: type[Model]):
+    meta = model._meta
+    generated_pk = meta.pk.name != key  # a key of its own: left to the database
+    targets = [
+        f
+        for f in meta.local_concrete_fields
+        if not (generated_pk and f is meta.pk) and not getattr(f, "generated", False)
+    ]
+    _check(model, targets)
+    new_key = f"(SELECT {_quote(parent._meta.pk.column)} FROM new)"
+    columns = ", ".join(_quote(f.column) for f in targets)
+    values = ", ".join(new_key if f.name == key else "%s" for f in targets)
+    return f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({values})", targets
 
 
 def reserve_id(model: type[Model]) -> int | None:

@@ -1,13 +1,20 @@
 """CompiledGet, save_fields and insert do what Django's get(), save(update_fields) and
-save(force_insert) would, in one statement each."""
+save(force_insert) would, in one statement each; save_fields_with and PendingInsert write
+two rows, or a row and those keyed by it, in one statement on PostgreSQL."""
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models.signals import post_save, pre_save
 from django.utils.timezone import now
 from viewflow.workflow.models import Process, Task
 
-from cityops.compiled_queries import CompiledGet, insert, save_fields
+from cityops.compiled_queries import (
+    CompiledGet,
+    PendingInsert,
+    insert,
+    save_fields,
+    save_fields_with,
+)
 from workflows.models import Case, CaseEvent, CaseTask, HotlineOrder
 from workflows.services.cases import CaseReport, case_report
 
@@ -91,3 +98,46 @@ def test_the_models_written_this_way_have_no_save_listeners():
     for model in (Case, CaseTask, CaseEvent, HotlineOrder, Process, Task, Task.previous.through):
         assert not pre_save.has_listeners(model), model
         assert not post_save.has_listeners(model), model
+
+
+def _round_trips(rows: int) -> int:
+    """Statements for `rows` rows written together: one on PostgreSQL, one each elsewhere."""
+    return 1 if connection.vendor == "postgresql" else rows
+
+
+def test_save_fields_with_writes_both_rows(task, django_assert_num_queries):
+    flow_task, case = task.task, task.case
+    flow_task.status, case.stage = "DONE", "check"
+    with django_assert_num_queries(_round_trips(2)):
+        save_fields_with(flow_task, ["status"], case, ["stage", "updated_at"])
+    assert Task.objects.get(pk=flow_task.pk).status == "DONE"
+    assert Case.objects.get(pk=case.pk).stage == "check"
+
+
+def test_save_fields_with_a_missing_row_raises(task):
+    """Either row missing raises (the caller's transaction then rolls the other back)."""
+    case = task.case
+    with pytest.raises(DatabaseError):
+        save_fields_with(Case(pk=987_654), ["stage"], case, ["stage"])
+    with pytest.raises(DatabaseError):
+        save_fields_with(case, ["stage"], Case(pk=987_654), ["stage"])
+
+
+def test_a_pending_insert_stamps_now_and_sends_its_dependents_with_it(
+    task, django_assert_num_queries
+):
+    flow_task = task.task
+    new = Task(process=flow_task.process, flow_task=flow_task.flow_task, token=flow_task.token)
+    new.flow_task_type = flow_task.flow_task_type
+    pending = PendingInsert(new)
+    assert new.created is not None and new.pk is None  # auto_now_add ran: readable already
+    stamped = new.created
+    link = Task.previous.through(from_task=new, to_task=flow_task)
+    row = CaseTask(task=new, case=task.case, stage="check", role="inspector", unit=task.unit)
+    row.created_at = stamped
+    with django_assert_num_queries(_round_trips(3)):
+        pending.send((link, "from_task"), (row, "task"))
+    assert new.pk and row.pk == new.pk and link.from_task_id == new.pk
+    stored = Task.objects.get(pk=new.pk)
+    assert stored.created == stamped and list(stored.previous.all()) == [flow_task]
+    assert CaseTask.objects.get(pk=new.pk).stage == "check"

@@ -8,9 +8,7 @@ with `.Otherwise(node)`, and the graph (charts, incoming edges) still shows ever
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from django.db import connections, router, transaction
+from django.db import router, transaction
 from django.utils.timezone import now
 from viewflow import this
 from viewflow.workflow import flow
@@ -24,7 +22,7 @@ from viewflow.workflow.nodes.view import ViewActivation
 from viewflow.workflow.signals import flow_finished, flow_started, task_finished, task_started
 from viewflow.workflow.status import STATUS
 
-from cityops.compiled_queries import insert, insert_and, save_fields
+from cityops.compiled_queries import PendingInsert, insert, save_fields, save_fields_with
 
 from ..sql.flow_tasks import join_arrival, others_running
 
@@ -43,31 +41,40 @@ def new_task(flow_task, process, token, data=None, seed=None, **fields):
     return task
 
 
+def _link_row(task, previous):
+    """The task's link to the task before it (viewflow's `previous`), not written yet."""
+    return type(task).previous.through(from_task=task, to_task=previous)
+
+
 def link(task, previous) -> None:
-    """The task's link to the task before it (viewflow's `previous`), one compiled INSERT
-    instead of the many-to-many manager's add()."""
-    insert(type(task).previous.through(from_task=task, to_task=previous))
+    """Write the task's link to the task before it: one compiled INSERT instead of the
+    many-to-many manager's add()."""
+    insert(_link_row(task, previous))
 
 
 def insert_linked(task, previous):
-    """insert(task) then link(task, previous): one statement on PostgreSQL (the link
-    inserted from the new row's key), two elsewhere."""
-    if connections[router.db_for_write(type(task))].vendor != "postgresql":
-        insert(task)
-        link(task, previous)
-        return task
-    return insert_and(task, _link_from_new(type(task)), [previous.pk])
+    """Insert a new task with its link to the task before it: one statement on PostgreSQL
+    (the link's INSERT reads the new key in a data-modifying CTE), two elsewhere."""
+    return PendingInsert(task).send((_link_row(task, previous), "from_task"))
 
 
-@lru_cache(maxsize=8)
-def _link_from_new(task_class) -> str:
-    through = task_class.previous.through._meta
-    quote = connections[router.db_for_write(task_class)].ops.quote_name
-    table = quote(through.db_table)
-    source = quote(through.get_field("from_task").column)
-    target = quote(through.get_field("to_task").column)
-    key = quote(task_class._meta.pk.column)
-    return f"INSERT INTO {table} ({source}, {target}) SELECT {key}, %s FROM new RETURNING {source}"
+class TaskInsert:
+    """The INSERT of a new human task and its link, held back for the row the node's onCreate
+    callback keys by the task (services.transitions.task_row_insert): the three are sent in
+    one statement; with no such row, the task and its link are sent alone after the callback.
+    The task's values are taken now: its `created` stamp is set for the callback to read."""
+
+    def __init__(self, task, previous) -> None:
+        self._pending = PendingInsert(task)
+        self._link = (_link_row(task, previous), "from_task")
+        self.sent = False
+
+    def __call__(self, *rows) -> None:
+        """Send the task, its link and `rows`, each (row, name of its key to the task)."""
+        if self.sent:
+            raise RuntimeError("The task is already inserted.")
+        self.sent = True
+        self._pending.send(self._link, *rows)
 
 
 def create_linked(cls, flow_task, prev_activation, token, data=None, seed=None):
@@ -78,9 +85,15 @@ def create_linked(cls, flow_task, prev_activation, token, data=None, seed=None):
 
 
 def finish(activation, fields: tuple[str, ...]) -> None:
-    """Activation.complete (viewflow 2.4), writing only the columns that change."""
+    """Activation.complete (viewflow 2.4), writing only the columns that change, in the same
+    statement as the row the transition service finished with the task, if it gave one
+    (`done` of services.transitions.task_advance)."""
     activation.task.finished = now()
-    save_fields(activation.task, fields)
+    done = activation.task.__dict__.pop("cityops_done", None)
+    if done is None:
+        save_fields(activation.task, fields)
+    else:
+        save_fields_with(activation.task, fields, *done)
     task_finished.send(
         sender=activation.flow_class, process=activation.process, task=activation.task
     )
@@ -99,9 +112,10 @@ class StepActivation(ViewActivation):
 
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        """ViewActivation.create (viewflow 2.4), with the task row and its link to the
-        previous task written by cityops.compiled_queries.insert: one statement each,
-        built once, instead of save() and the many-to-many manager's add()."""
+        """ViewActivation.create (viewflow 2.4), with the task row, its link to the previous
+        task and the row the onCreate callback writes for it (its CaseTask) inserted by one
+        compiled statement (see TaskInsert), instead of save(), the many-to-many manager's
+        add() and a third INSERT."""
         task = new_task(flow_task, prev_activation.process, token, data, seed)
         activation = cls(task)
         owner_permission = flow_task.calc_owner_permission(activation)
@@ -111,9 +125,11 @@ class StepActivation(ViewActivation):
         owner = flow_task.calc_owner(activation)
         if owner:
             task.owner, task.status = owner, STATUS.ASSIGNED
-        insert_linked(task, prev_activation.task)
+        activation.insert_task = TaskInsert(task, prev_activation.task)
         if flow_task._on_create is not None:
             flow_task._on_create(activation)
+        if not activation.insert_task.sent:
+            activation.insert_task()
         return activation
 
     @Activation.status.super()

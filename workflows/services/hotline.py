@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task as FlowTask
 from viewflow.workflow.status import STATUS
 
-from cityops.compiled_queries import CompiledGet, insert, save_fields
+from cityops.compiled_queries import CompiledGet, save_fields
 from departments.models import Unit, UnitKind
 from departments.reference import reference_snapshot
 from workflows import access
@@ -79,7 +79,11 @@ from .transitions import (
     task_actor_check,
     task_advance,
     task_locked,
+    task_row_insert,
 )
+
+# The columns a completion writes on the task (an open task is signed for by completing it).
+TASK_DONE_FIELDS = ("status", "outcome", "finished_at", "owner", "payload")
 
 # What completing a hotline task may change on its order.
 ORDER_FIELDS_MOVED = [
@@ -160,7 +164,7 @@ def hotline_task_open(*, activation) -> CaseTask:
         payload=payload,
         **task_sla_fields(case, stage, start, None, snapshot, deadline=deadline),
     )
-    insert(task)
+    task_row_insert(activation, task)
     if stage not in ASSIST_OPEN_STAGES:
         case.stage = stage
     if stage == Stage.HL_LEAD_REPLY:
@@ -377,7 +381,10 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
         route, said = _apply(order, task, outcome, cleaned, process, actor)
         if flow_task.status == STATUS.NEW:  # taken by completing it (what task_claim writes)
             flow_task.owner, flow_task.status = actor, STATUS.ASSIGNED  # saved on completion
-        task_advance(flow_task, route)
+        task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
+        task.owner_id = task.owner_id or actor.pk
+        task.payload = {**task.payload, **said}
+        task_advance(flow_task, route, done=(task, TASK_DONE_FIELDS))
         _after(order, task, outcome)
         if outcome == "merge":
             merged_notify(order, cleaned["merge_into"])
@@ -392,10 +399,6 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
         moved = _moved(order, ORDER_FIELDS_MOVED, before[0])
         if moved:
             save_fields(order, moved)
-        task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
-        task.owner_id = task.owner_id or actor.pk
-        task.payload = {**task.payload, **said}
-        save_fields(task, ["status", "outcome", "finished_at", "owner", "payload"])
         event_record(
             case=case,
             task=task,

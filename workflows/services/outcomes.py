@@ -24,6 +24,8 @@ from .transitions import task_actor_check, task_advance, task_locked
 CHOSEN_ARCHIVE_TYPES = (ArchiveType.ERRONEOUS, ArchiveType.SPECIAL)
 # What completing a task may change on its case: the outcome itself (_apply), the next task
 # opening (stage, due time) and a review's decision (pauses, extensions).
+# The columns a completion writes on the task.
+TASK_DONE_FIELDS = ("status", "outcome", "finished_at", "payload")
 CASE_FIELDS_MOVED = [
     "stage",
     "status",
@@ -203,13 +205,12 @@ def task_complete(
                     now=timezone.now(),
                 )
             )
-        task_advance(flow_task, outcome)
+        task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
+        task.payload = {**task.payload, **said}
+        task_advance(flow_task, outcome, done=(task, TASK_DONE_FIELDS))
         if case.status != CaseStatus.OPEN:
             case.stage = Stage.ENDED
         save_fields(case, CASE_FIELDS_MOVED)
-        task.status, task.outcome, task.finished_at = TaskStatus.DONE, outcome, timezone.now()
-        task.payload = {**task.payload, **said}
-        save_fields(task, ["status", "outcome", "finished_at", "payload"])
         event_record(
             case=case,
             task=task,

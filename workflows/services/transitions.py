@@ -16,7 +16,8 @@ Public API (services of any flow call these; flows call `flow_register` and `tas
 - `flow_process_id(name) -> int | None`: reserve the id of a flow's next process, so that a
   case is inserted with it (`flow_start("case", case=…, process_id=…)`), not updated later.
 - `task_open(*, activation) -> CaseTask`: the flows' `onCreate` callback for a human task: its
-  `workflows_casetask` row (stage, role, unit, SLA fields, routing suggestion) and the case's
+  `workflows_casetask` row (inserted with `task_row_insert`, in one statement with the flow
+  task's own row) (stage, role, unit, SLA fields, routing suggestion) and the case's
   stage. The task's stage is the node's name (a key of `flows.stages.STAGES`); a process
   may say the role and unit itself (`process.data["role"]`, `["unit"]`).
 - `task_actor_check(actor, task)`: not found unless `access.can_act_on_task` (a task the
@@ -25,8 +26,9 @@ Public API (services of any flow call these; flows call `flow_register` and `tas
   class's `lock`, which opens the transaction), re-reads the task with its flow task,
   process, case and category in one statement, and yields `(task, flow_task)`, fresh.
   Everything inside commits or rolls back together.
-- `task_advance(flow_task, outcome)`: inside `task_locked`: records the outcome on the process
-  (the steps route by it), finishes the flow task and lets the flow create the next tasks.
+- `task_advance(flow_task, outcome, done)`: inside `task_locked`: records the outcome on the
+  process (the steps route by it), finishes the flow task (with `done`, the task's own row,
+  in the same statement) and lets the flow create the next tasks.
 
 A transition writes its rows (the `workflows_casetask` row, its `viewflow_task` twin, the case)
 one way: only the columns it changes, with `cityops.compiled_queries.save_fields`.
@@ -36,6 +38,7 @@ one way: only the columns it changes, with `cityops.compiled_queries.save_fields
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -105,6 +108,18 @@ def _task_unit_id(case: Case, stage: str, snapshot: Snapshot) -> int:
     return area_id or case.city_id
 
 
+def task_row_insert(activation, row: CaseTask) -> CaseTask:
+    """Insert a new task's row (the flows' onCreate callbacks): in the same statement as the
+    flow task's own row when the node has held that back for it (`activation.insert_task`,
+    flows.nodes.StepActivation), else alone."""
+    send = getattr(activation, "insert_task", None)
+    if send is None or send.sent:
+        insert(row)
+    else:
+        send((row, "task"))
+    return row
+
+
 def task_open(*, activation) -> CaseTask:
     """Called by the flow when a human task is created: index it for the task lists."""
     process = activation.process
@@ -135,7 +150,7 @@ def task_open(*, activation) -> CaseTask:
         payload=payload,
         **task_sla_fields(case, stage, start, previous, snapshot),
     )
-    insert(task)
+    task_row_insert(activation, task)
     if rework_of is not None:
         rework_assign(task=task, flow_task=activation.task, previous=rework_of)
     if stage in REVIEW_STAGES:
@@ -227,13 +242,21 @@ def task_locked(task: CaseTask, read: CompiledGet | None = None):
             _LOCKED_PROCESS.reset(token)
 
 
-def task_advance(flow_task, outcome: str) -> None:
+def task_advance(flow_task, outcome: str, done: tuple[CaseTask, Sequence[str]] | None = None):
     """Finish the flow task with `outcome` and let the flow open the next tasks (under
-    `task_locked`): the steps route by the outcome recorded on the process."""
+    `task_locked`): the steps route by the outcome recorded on the process. `done` is the
+    task's own row, already given its finished values, and the columns to write: the flow's
+    node writes it with the flow task (one statement, flows.nodes.finish), else it is written
+    here once the flow has moved."""
     flow_task.process.data["outcome"] = outcome
+    if done is not None:
+        flow_task.cityops_done = done
     activation = flow_task.flow_task.activation_class(flow_task)
     activation.start(None)
     activation.execute()
+    left = flow_task.__dict__.pop("cityops_done", None)
+    if left is not None:
+        save_fields(*left)
 
 
 def process_cancel(process) -> None:
