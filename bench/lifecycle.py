@@ -17,7 +17,9 @@ locks the process (SELECT … FOR UPDATE), finishes the task, inserts an event a
 
 Prints cases/s both ways, the ratio (goal: CityOps >= 15% of plain SQL), and the SQL statements
 per completed task (claim + complete of one task) on the CityOps path, measured on separate
-single-thread cases so that counting does not disturb the timed runs.
+single-thread cases so that counting does not disturb the timed runs. The two runs take turns
+--rounds times (3): the host's speed drifts by up to a third between runs seconds apart, so
+the ratio printed is the median round's, each round's ratio beside it.
 """
 
 from __future__ import annotations
@@ -289,6 +291,13 @@ def main() -> None:
     parser.add_argument("--count-cases", type=int, default=3, help="cases for statement counts")
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="CityOps then the plain-SQL ceiling, this many times: the ratio is the median "
+        "round's (the host's speed drifts between runs a few seconds apart)",
+    )
+    parser.add_argument(
         "--hotline", action="store_true", help="12345 orders (bench/lifecycle_hotline.py)"
     )
     parser.add_argument(
@@ -325,19 +334,26 @@ def main() -> None:
             counter = count_statements(s, args.count_cases)
         connection.close()
         worker = cityops_worker(s, args.cases, case_fn, users_of)
-        cityops = run_clients(args.clients, worker, not args.threads)
-        rows = [describe("CityOps (services)", cityops)]
-        plain = None
-        if not args.skip_plain:
-            dsn = conninfo()
-            plain_setup(dsn)
-            plain = run_clients(
-                args.clients, plain_worker(dsn, args.cases, plain_fn), not args.threads
-            )
-            rows.append(describe("plain SQL ceiling", plain))
+        dsn = None if args.skip_plain else conninfo()
+        rounds: list[tuple[Run, Run | None]] = []
+        for _ in range(args.rounds):
+            cityops = run_clients(args.clients, worker, not args.threads)
+            plain = None
+            if dsn is not None:
+                plain_setup(dsn)
+                plain = run_clients(
+                    args.clients, plain_worker(dsn, args.cases, plain_fn), not args.threads
+                )
+            rounds.append((cityops, plain))
     finally:
         shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
+    rows = []
+    for n, (cityops, plain) in enumerate(rounds, 1):
+        label = f" #{n}" if len(rounds) > 1 else ""
+        rows.append(describe(f"CityOps (services){label}", cityops))
+        if plain is not None:
+            rows.append(describe(f"plain SQL ceiling{label}", plain))
     print()
     headers = ["path", "cases", "errors", "seconds", "cases/s", "case p50 ms", "case p95 ms"]
     print(table([*headers, "client CPU ms/case", "PostgreSQL CPU ms/case"], rows))
@@ -345,14 +361,20 @@ def main() -> None:
         "(client CPU: the clients' own threads, summed; PostgreSQL CPU: the clients' "
         f"backend processes, read from /proc when the server is local; {os.cpu_count()} cores)"
     )
-    for run, name in ((cityops, "CityOps"), (plain, "plain SQL")):
-        if run and run.errors:
-            print(f"{name} errors ({len(run.errors)}), first: {run.errors[0]}")
-    if plain and plain.rate:
-        ratio = cityops.rate / plain.rate
+    for n, (cityops, plain) in enumerate(rounds, 1):
+        for run, name in ((cityops, "CityOps"), (plain, "plain SQL")):
+            if run and run.errors:
+                print(f"round {n}, {name} errors ({len(run.errors)}), first: {run.errors[0]}")
+    ratios = sorted(
+        (c.rate / p.rate, c, p) for c, p in rounds if p is not None and p.rate and c.rate
+    )
+    if ratios:
+        ratio, cityops, plain = ratios[(len(ratios) - 1) // 2]  # the median (lower middle)
         verdict = "met" if ratio >= GOAL_RATIO else "MISSED"
+        each = ", ".join(f"{100 * r:.1f}%" for r, _c, _p in ratios)
         print(
-            f"\nCityOps / plain SQL = {cityops.rate:.1f} / {plain.rate:.1f} cases/s = "
+            f"\nCityOps / plain SQL, the median of {len(ratios)} round(s) ({each}): "
+            f"{cityops.rate:.1f} / {plain.rate:.1f} cases/s = "
             f"{100 * ratio:.1f}% (goal >= {100 * GOAL_RATIO:.0f}%: {verdict}); "
             f"tasks/s {cityops.rate * steps:.0f} vs {plain.rate * steps:.0f}"
         )
