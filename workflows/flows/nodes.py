@@ -24,7 +24,7 @@ from viewflow.workflow.status import STATUS
 
 from cityops.compiled_queries import PendingInsert, insert, save_fields, save_fields_with
 
-from ..sql.flow_tasks import join_arrival, others_running
+from ..sql.flow_tasks import join_arrival, process_end
 
 
 def new_task(flow_task, process, token, data=None, seed=None, **fields):
@@ -268,15 +268,14 @@ class FinishActivation(EndActivation):
 
     @Activation.status.super()
     def activate(self):
-        """Finish the process when no other task of it is running (viewflow's rule)."""
+        """Finish the process when no other task of it is running (viewflow's rule): one
+        conditional UPDATE (sql.flow_tasks.process_end)."""
         self.task.started = now()
         task_started.send(sender=self.flow_class, process=self.process, task=self.task)
-        running = others_running(self.flow_class.task_class, self.process.pk, self.task.pk)
-        if not running:
-            self.process.status, self.process.finished = STATUS.DONE, now()
-            save_fields(self.process, ("status", "finished", "data"))
+        task_class = self.flow_class.task_class
+        ended = process_end(self.process, task_class, self.task.pk, now())
         task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
-        if not running:
+        if ended:
             flow_finished.send(sender=self.flow_class, process=self.process, task=self.task)
 
     @Activation.status.super()

@@ -448,7 +448,9 @@ def _apply(order: HotlineOrder, task: CaseTask, outcome: str, cleaned: dict, pro
         lead, assist = cleaned["lead_unit"], cleaned["assist_units"]
         order.lead_unit, order.assist_units = lead, [u.pk for u in assist]
         order.dispatched_at = now
-        order.handling_due_at = handling_due(case, order, now)
+        order.handling_due_at = handling_due(
+            case, order, now, getattr(process, "cityops_reference", None)
+        )
         case.responsible_unit = lead
         data["lead_unit"], data["assist_units"] = lead.pk, [u.pk for u in assist]
         said = {"lead_unit": lead.code, "assist_units": [u.code for u in assist]}
