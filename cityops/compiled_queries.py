@@ -186,9 +186,10 @@ class PendingInsert(Generic[M]):
 
     def send(self, *dependents: tuple[Model, str]) -> M:
         """Insert the row, then each dependent row, given as (row, name of its foreign key
-        to this row): that key is filled with the new row's."""
+        to this row): that key is filled with the new row's, and a dependent's own generated
+        key is set on it as well."""
         obj, connection = self.obj, connections[self.alias]
-        if not dependents or connection.vendor != "postgresql" or not self.generated:
+        if not dependents or connection.vendor != "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(self.sql, self.values)
                 if self.generated:
@@ -198,18 +199,23 @@ class PendingInsert(Generic[M]):
                 setattr(row, type(row)._meta.get_field(key).attname, obj.pk)
                 insert(row)
             return obj
-        parts, params = [f"WITH new AS ({self.sql})"], list(self.values)
+        key_of = _quote(type(obj)._meta.pk.column)
+        own = self.sql if self.generated else f"{self.sql} RETURNING {key_of}"
+        parts, params = [f"WITH new AS ({own})"], list(self.values)
+        keys = [f"(SELECT {key_of} FROM new)"]
         for n, (row, key) in enumerate(dependents):
             sql, values = _insert_from_new(row, key, type(obj), connection)
             parts.append(f", d{n} AS ({sql})")
+            keys.append(f"(SELECT {_quote(type(row)._meta.pk.column)} FROM d{n})")
             params.extend(values)
-        parts.append(f" SELECT {_quote(type(obj)._meta.pk.column)} FROM new")
+        parts.append(f" SELECT {', '.join(keys)}")
         with connection.cursor() as cursor:
             cursor.execute("".join(parts), params)
-            obj.pk = cursor.fetchone()[0]
+            obj.pk, *row_keys = cursor.fetchone()
         _saved(obj, self.alias)
-        for row, key in dependents:
+        for (row, key), row_key in zip(dependents, row_keys, strict=True):
             setattr(row, type(row)._meta.get_field(key).attname, obj.pk)
+            row.pk = row_key
             _saved(row, self.alias)
         return obj
 
@@ -242,7 +248,8 @@ def _dependent_statement(model: type[Model], key: str, parent: type[Model]):
     new_key = f"(SELECT {_quote(parent._meta.pk.column)} FROM new)"
     columns = ", ".join(_quote(f.column) for f in targets)
     values = ", ".join(new_key if f.name == key else "%s" for f in targets)
-    return f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({values})", targets
+    sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({values})"
+    return f"{sql} RETURNING {_quote(meta.pk.column)}", targets
 
 
 def reserve_id(model: type[Model]) -> int | None:

@@ -137,7 +137,7 @@ def test_a_pending_insert_stamps_now_and_sends_its_dependents_with_it(
     row.created_at = stamped
     with django_assert_num_queries(_round_trips(3)):
         pending.send((link, "from_task"), (row, "task"))
-    assert new.pk and row.pk == new.pk and link.from_task_id == new.pk
+    assert new.pk and row.pk == new.pk and link.from_task_id == new.pk and link.pk
     stored = Task.objects.get(pk=new.pk)
     assert stored.created == stamped and list(stored.previous.all()) == [flow_task]
     assert CaseTask.objects.get(pk=new.pk).stage == "check"

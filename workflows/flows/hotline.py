@@ -22,7 +22,7 @@ from ..models import HotlineOrder
 from ..services.hotline import hotline_task_open
 from ..services.transitions import flow_register
 from .locking import ProcessRowLock
-from .nodes import Begin, BranchJoin, Finish, Step, StepActivation, create_linked, finish
+from .nodes import Begin, BranchJoin, Finish, InsertedFinished, Step, StepActivation
 from .views import task_redirect_view
 
 
@@ -44,16 +44,14 @@ class HotlineStep(Step):
     activation_class = HotlineStepActivation
 
 
-class DispatchActivation(SplitActivation):
-    """viewflow 2.4's SplitActivation, with its task row written by compiled statements (see
-    flows.nodes): inserted and linked to the task before it, then finished with the columns
-    that change, where viewflow saved the whole row twice."""
-
-    create = classmethod(create_linked)
+class DispatchActivation(InsertedFinished, SplitActivation):
+    """viewflow 2.4's SplitActivation, with its task row inserted once, finished and linked to
+    the task before it, by a compiled statement (flows.nodes.InsertedFinished), where viewflow
+    saved the whole row twice. The branches are created after, from its id."""
 
     @Activation.status.super()
     def complete(self):
-        finish(self, ("status", "finished"))
+        self.insert_finished()
 
     @Activation.status.super()
     def activate(self):

@@ -77,11 +77,28 @@ class TaskInsert:
         self._pending.send(self._link, *rows)
 
 
-def create_linked(cls, flow_task, prev_activation, token, data=None, seed=None):
-    """Activation.create for a task of no human's: its row inserted linked to the task
-    before it (see insert_linked); a node's `create = classmethod(create_linked)`."""
-    task = new_task(flow_task, prev_activation.process, token, data, seed)
-    return cls(insert_linked(task, prev_activation.task))
+class InsertedFinished:
+    """For the activation of a node that does its work in the same call that creates it (a
+    split, the end): its task row is inserted once, finished, when the activation completes
+    (`insert_finished`), where viewflow inserts it new and then saves it done. Until then the
+    task has no id, so the activation compares and hashes as itself (viewflow's Activation
+    goes by its task, which needs an id to hash)."""
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        activation = cls(new_task(flow_task, prev_activation.process, token, data, seed))
+        activation.previous_task = prev_activation.task
+        return activation
+
+    def insert_finished(self) -> None:
+        """Insert the task, finished (its status is DONE once `complete` runs), linked to
+        the task before it."""
+        self.task.finished = now()
+        insert_linked(self.task, self.previous_task)
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
 
 
 def finish(activation, fields: tuple[str, ...]) -> None:
@@ -257,30 +274,27 @@ class BranchJoin(flow.Join):
         super().__init__(**kwargs)
 
 
-class FinishActivation(EndActivation):
+class FinishActivation(InsertedFinished, EndActivation):
     """viewflow 2.4's EndActivation, with its rows written by compiled statements: the end
-    task inserted (with its link to the task before it) as StepActivation does, the process
-    written with the columns that change instead of a whole-row save, and no savepoint (the
-    transition service runs the step in its own transaction, and an error there rolls the
-    whole step back)."""
-
-    create = classmethod(create_linked)
+    task inserted once, finished, with its link to the task before it (InsertedFinished), the
+    process marked done by one conditional UPDATE instead of a count and a whole-row save, and
+    no savepoint (the transition service runs the step in its own transaction, and an error
+    there rolls the whole step back)."""
 
     @Activation.status.super()
     def activate(self):
         """Finish the process when no other task of it is running (viewflow's rule): one
-        conditional UPDATE (sql.flow_tasks.process_end)."""
+        conditional UPDATE (sql.flow_tasks.process_end; the end task is not written yet)."""
         self.task.started = now()
         task_started.send(sender=self.flow_class, process=self.process, task=self.task)
         task_class = self.flow_class.task_class
-        ended = process_end(self.process, task_class, self.task.pk, now())
-        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
-        if ended:
-            flow_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+        self.ended = process_end(self.process, task_class, None, now())
 
     @Activation.status.super()
     def complete(self):
-        finish(self, ("status", "started", "finished"))
+        self.insert_finished()
+        if self.ended:
+            flow_finished.send(sender=self.flow_class, process=self.process, task=self.task)
 
 
 class Finish(flow.End):
@@ -291,7 +305,7 @@ class Finish(flow.End):
 
 class BeginActivation(StartHandleActivation):
     """viewflow 2.4's StartHandleActivation, with the process and the start task inserted by
-    compiled statements, and without the two savepoints and the lock viewflow takes on the
+    one compiled statement, and without the two savepoints and the lock viewflow takes on the
     process it has just inserted: no other transaction can see that row before the caller's
     transaction commits, and an error anywhere in the start rolls all of it back."""
 
@@ -299,16 +313,15 @@ class BeginActivation(StartHandleActivation):
     def execute(self):
         task_started.send(sender=self.flow_class, process=self.process, task=self.task)
         with transaction.atomic(savepoint=False):  # the caller's transaction, if any
-            insert(self.process)
-            self.task.process = self.process  # its id, now known
             self.complete()
             flow_started.send(sender=self.flow_class, process=self.process, task=self.task)
             self.activate_next()
 
     @Activation.status.super()
     def complete(self):
+        """Insert the process and its start task, finished: one statement on PostgreSQL."""
         self.task.finished = now()
-        insert(self.task)
+        PendingInsert(self.process).send((self.task, "process"))
         task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
 
 

@@ -82,32 +82,33 @@ def join_arrival(task_class, process_id: int, flow_task, prefix: str) -> JoinArr
 
 
 @lru_cache(maxsize=8)
-def _end_statement(process_class, task_class, alias: str) -> tuple[str, list]:
+def _end_statement(process_class, task_class, alias: str, but: bool) -> tuple[str, list]:
     q = connections[alias].ops.quote_name
     meta, task_meta = process_class._meta, task_class._meta
     targets = [meta.get_field(name) for name in ("status", "finished", "data")]
     assignments = ", ".join(f"{q(f.column)} = %s" for f in targets)
-    task_pk, process = q(task_meta.pk.column), q(task_meta.get_field("process").column)
-    finished = q(task_meta.get_field("finished").column)
+    process, finished = (q(task_meta.get_field(n).column) for n in ("process", "finished"))
+    except_one = f" AND {q(task_meta.pk.column)} <> %s" if but else ""
     sql = (
         f"UPDATE {q(meta.db_table)} SET {assignments} WHERE {q(meta.pk.column)} = %s"
         f" AND NOT EXISTS (SELECT 1 FROM {q(task_meta.db_table)} WHERE {process} = %s"
-        f" AND {finished} IS NULL AND {task_pk} <> %s)"
+        f" AND {finished} IS NULL{except_one})"
     )
     return sql, targets
 
 
-def process_end(process, task_class, task_id: int, finished: datetime) -> bool:
-    """Mark the process done unless a task of it other than `task_id` has not finished (the
+def process_end(process, task_class, task_id: int | None, finished: datetime) -> bool:
+    """Mark the process done unless a task of it (other than `task_id`) has not finished (the
     end of a flow, viewflow's rule), in one UPDATE; whether it was marked."""
     alias = router.db_for_write(type(process))
     connection = connections[alias]
-    sql, targets = _end_statement(type(process), task_class, alias)
+    sql, targets = _end_statement(type(process), task_class, alias, task_id is not None)
     before = process.status, process.finished
     process.status, process.finished = STATUS.DONE, finished
     values = [f.get_db_prep_save(f.pre_save(process, False), connection) for f in targets]
+    params = [*values, process.pk, process.pk] + ([task_id] if task_id is not None else [])
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, process.pk, process.pk, task_id])
+        cursor.execute(sql, params)
         ended = cursor.rowcount == 1
     if not ended:
         process.status, process.finished = before
