@@ -17,7 +17,8 @@ locks the process (SELECT … FOR UPDATE), finishes the task, inserts an event a
 
 Prints cases/s both ways, the ratio (goal: CityOps >= 15% of plain SQL), and the SQL statements
 per completed task (claim + complete of one task) on the CityOps path, measured on separate
-single-thread cases so that counting does not disturb the timed runs. The two runs take turns
+single-thread cases so that counting does not disturb the timed runs (--hotline: statements per
+order, by stage). The two runs take turns
 --rounds times (3): the host's speed drifts by up to a third between runs seconds apart, so
 the ratio printed is the median round's, each round's ratio beside it.
 """
@@ -225,6 +226,36 @@ def count_statements(s: Scenario, cases: int) -> StatementCounter:
     return counter
 
 
+def count_order_statements(s, order_fn, users: dict, orders: int) -> StatementCounter:
+    """The statements of `orders` single-thread hotline orders, by phase."""
+    from django.db import connection
+
+    counter = StatementCounter()
+    with connection.execute_wrapper(counter):
+        for _ in range(orders):
+            order_fn(s, users, counter.mark)
+    return counter
+
+
+def order_statements_report(counter: StatementCounter, orders: int) -> str:
+    """Statements per hotline order: the report, each stage's completions, the lookups."""
+    parts: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
+    for phase, n in counter.by_phase.items():
+        stage, _sep, kind = phase.rpartition(" ")
+        parts[kind or phase] += n
+        if kind == "complete":
+            stages[stage] += n
+    total = sum(parts.values()) / orders
+    each = ", ".join(f"{stage} {n / orders:.1f}" for stage, n in stages.items())
+    return (
+        f"SQL statements per order (averaged over {orders} single-thread orders; BEGIN/COMMIT "
+        f"not counted): {total:.1f} = report {parts['report'] / orders:.1f} + completions "
+        f"{parts['complete'] / orders:.1f} ({each}) + the client's lookups "
+        f"{parts['lookup'] / orders:.1f}"
+    )
+
+
 def statements_report(counter: StatementCounter, cases: int) -> str:
     rows, claim_total, complete_total = [], 0, 0
     for stage, *_ in STEPS:
@@ -330,7 +361,9 @@ def main() -> None:
         s, case_fn, users_of, plain_fn = scenario(), cityops_case, demo_users, plain_case
     try:
         case_fn(s, users_of())  # warm-up: imports, flow graph, caches
-        if not args.hotline:
+        if args.hotline:
+            counter = count_order_statements(s, hl.cityops_order, users_of(), args.count_cases)
+        else:
             counter = count_statements(s, args.count_cases)
         connection.close()
         worker = cityops_worker(s, args.cases, case_fn, users_of)
@@ -380,7 +413,8 @@ def main() -> None:
         )
     if counter is not None:
         print()
-        print(statements_report(counter, args.count_cases))
+        report = order_statements_report if args.hotline else statements_report
+        print(report(counter, args.count_cases))
 
 
 if __name__ == "__main__":
