@@ -166,6 +166,28 @@ def test_lead_and_two_assisting_units_in_parallel(hotline, users):
     order.refresh_from_db()
     assert order.case.status == CaseStatus.CLOSED and order.satisfaction == "satisfied"
     assert order.missing_feedback == []
+    _assert_flow_rows_done(order)
+
+
+def _assert_flow_rows_done(order) -> None:
+    """viewflow's rows of a closed order, as viewflow itself would leave them: the process
+    done, every task done with its times, each task after the start linked to the one before
+    (the split's three branches to the split, the join to its arrivals)."""
+    process = order.case.process
+    assert process.status == STATUS.DONE and process.finished is not None
+    tasks = list(FlowTask.objects.filter(process=process).prefetch_related("previous"))
+    assert {t.status for t in tasks} == {STATUS.DONE}
+    assert all(t.finished is not None and t.finished >= t.created for t in tasks)
+    by_type = {}
+    for t in tasks:
+        by_type.setdefault(t.flow_task_type, []).append(t)
+    (start,), (split,) = by_type["START"], by_type["PARALLEL_GATEWAY"]
+    (end,) = by_type["END"]
+    assert all(t.previous.exists() for t in tasks if t != start) and not start.previous.exists()
+    branches = [t for t in tasks if split in t.previous.all()]
+    assert len(branches) == 3  # the lead and two assisting units
+    assert end.started is not None and len(end.previous.all()) == 1
+    assert {CaseTask.objects.get(pk=t.pk).status for t in by_type["HUMAN"]} == {TaskStatus.DONE}
 
 
 def test_lead_only(hotline, users):

@@ -319,7 +319,10 @@ class BeginActivation(StartHandleActivation):
 
     @Activation.status.super()
     def complete(self):
-        """Insert the process and its start task, finished: one statement on PostgreSQL."""
+        """Insert the process and its start task, finished: one statement on PostgreSQL.
+        The task's type is filled in as Task.save() would (viewflow's start leaves it to
+        save(), which the compiled INSERT does not call)."""
+        self.task.flow_task_type = self.task.flow_task_type or self.flow_task.task_type
         self.task.finished = now()
         PendingInsert(self.process).send((self.task, "process"))
         task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
