@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from viewflow.workflow.models import Task as FlowTask
 
 from departments.demo import seed_accounts, seed_organisation
 from departments.models import GridCell, Unit
@@ -215,6 +216,11 @@ def test_closing_with_a_chosen_archive_type_needs_a_reason(city):
     case.refresh_from_db()
     assert (case.status, case.stage, case.archive_type) == ("closed", "ended", "special")
     assert case.process.status == "DONE"
+    # viewflow's rows as viewflow would leave them: typed, done, each linked to the one before.
+    rows = list(FlowTask.objects.filter(process_id=case.process_id).order_by("pk"))
+    assert [r.flow_task_type for r in rows] == ["START", *["HUMAN"] * 6, "END"]
+    assert all(r.status == "DONE" and r.finished is not None for r in rows)
+    assert [list(r.previous.all()) for r in rows[1:]] == [[r] for r in rows[:-1]]
 
 
 def test_unit_head_sees_the_units_cases_and_handling_tasks_but_cannot_claim(city):
