@@ -232,7 +232,7 @@ def _insert_from_new(row: Model, key: str, parent: type[Model], connection):
     """The INSERT of `row` with its foreign key `key` read from the CTE `new` (the parent
     row's INSERT … RETURNING its key), and the values of its other columns."""
     sql, targets = _dependent_statement(type(row), key, parent)
-    return sql, _save_values(row, [f for f in targets if f.name != key], connection, True)
+    return sql, _save_values(row, targets, connection, True)
 
 
 @lru_cache(maxsize=16)
@@ -249,7 +249,8 @@ def _dependent_statement(model: type[Model], key: str, parent: type[Model]):
     columns = ", ".join(_quote(f.column) for f in targets)
     values = ", ".join(new_key if f.name == key else "%s" for f in targets)
     sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({values})"
-    return f"{sql} RETURNING {_quote(meta.pk.column)}", targets
+    # The statement, and the fields whose values it takes (all but the key read from `new`).
+    return f"{sql} RETURNING {_quote(meta.pk.column)}", [f for f in targets if f.name != key]
 
 
 def reserve_id(model: type[Model]) -> int | None:

@@ -287,8 +287,7 @@ class FinishActivation(InsertedFinished, EndActivation):
         conditional UPDATE (sql.flow_tasks.process_end; the end task is not written yet)."""
         self.task.started = now()
         task_started.send(sender=self.flow_class, process=self.process, task=self.task)
-        task_class = self.flow_class.task_class
-        self.ended = process_end(self.process, task_class, None, now())
+        self.ended = process_end(self.process, self.flow_class.task_class, None, now())
 
     @Activation.status.super()
     def complete(self):

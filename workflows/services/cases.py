@@ -30,7 +30,7 @@ from .events import event_record
 from .numbering import case_number_next
 from .photos import photos_attach, photos_validate
 from .requests import requests_end_with_case
-from .transitions import flow_process_id, flow_start, process_cancel, process_locked
+from .transitions import case_flow_start, flow_process_id, process_cancel, process_locked
 
 
 @dataclass
@@ -95,10 +95,9 @@ def case_report(*, actor, report: CaseReport) -> Case:
         raise ValidationError({"description": message % {"max": DESCRIPTION_MAX_LENGTH}})
     now = timezone.now()
     with transaction.atomic():
-        process_id = flow_process_id("case")
         case = Case(
             number=case_number_next(timezone.localtime(now).year),
-            process_id=process_id,
+            process_id=flow_process_id("case"),  # started by case_flow_start below
             stage=Stage.INTAKE,
             city_id=city_id,
             category=category,
@@ -125,10 +124,7 @@ def case_report(*, actor, report: CaseReport) -> Case:
             unit_id=cell.area_id,
             payload={"source": report.source, "category": category.code},
         )
-        process = flow_start("case", case=case, process_id=process_id)
-        if process_id is None:  # no id could be reserved: the case is told its process now
-            case.process = process
-            save_fields(case, ["process", "stage"])
+        case_flow_start("case", case, ["stage"], case=case)
     return case
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cityops.compiled_queries import CompiledGet, insert, save_fields
+from cityops.compiled_queries import CompiledGet, insert
 from departments.models import Unit, UnitKind
 from departments.reference import reference_snapshot
 from departments.selectors import grid_cell_at
@@ -34,7 +34,7 @@ from ..models import (
 from .errors import not_found
 from .events import event_record
 from .numbering import case_number_next
-from .transitions import flow_process_id, flow_start
+from .transitions import case_flow_start, flow_process_id
 
 # --- taking the call -------------------------------------------------------------------------
 
@@ -258,8 +258,4 @@ def order_start(order: HotlineOrder) -> None:
     """Start the flow of an order `_order_insert` has just written, at intake: its process
     takes the id the case was inserted with (or, where none could be reserved, the case is
     told its process now)."""
-    case = order.case
-    process = flow_start("hotline", order=order, process_id=case.process_id)
-    if case.process_id is None:
-        case.process = process
-        save_fields(case, ["process", "stage", "updated_at"])
+    case_flow_start("hotline", order.case, ["stage", "updated_at"], order=order)

@@ -14,12 +14,14 @@ Public API (services of any flow call these; flows call `flow_register` and `tas
 - `flow_start(name, node="start", **kwargs) -> Process`: run a registered flow's start node
   (`flow_start("review", "start_parking", case=…, request=…)`).
 - `flow_process_id(name) -> int | None`: reserve the id of a flow's next process, so that a
-  case is inserted with it (`flow_start("case", case=…, process_id=…)`), not updated later.
+  case is inserted with it, not updated later; `case_flow_start(name, case, saved, **kwargs)`
+  then starts the flow under that id (or, where none could be reserved, tells the case its
+  process, saving `saved` with it).
 - `task_open(*, activation) -> CaseTask`: the flows' `onCreate` callback for a human task: its
-  `workflows_casetask` row (inserted with `task_row_insert`, in one statement with the flow
-  task's own row) (stage, role, unit, SLA fields, routing suggestion) and the case's
-  stage. The task's stage is the node's name (a key of `flows.stages.STAGES`); a process
-  may say the role and unit itself (`process.data["role"]`, `["unit"]`).
+  `workflows_casetask` row (stage, role, unit, SLA fields, routing suggestion; written by
+  `task_row_insert`, in one statement with the flow task's own row) and the case's stage.
+  The task's stage is the node's name (a key of `flows.stages.STAGES`); a process may say the
+  role and unit itself (`process.data["role"]`, `["unit"]`).
 - `task_actor_check(actor, task)`: not found unless `access.can_act_on_task` (a task the
   actor may not act on and a missing one look the same).
 - `task_locked(task)`: context manager; takes the lock of the case's process (its own flow
@@ -91,6 +93,17 @@ def flow_process_id(name: str) -> int | None:
     (None where the database cannot: SQLite): a case is then inserted with its process,
     and the flow's start node (`process_id=`) inserts the process under that id."""
     return reserve_id(flow_class(name).process_class)
+
+
+def case_flow_start(name: str, case: Case, saved: Sequence[str], /, **kwargs):
+    """Start the flow registered as `name` for a case inserted with `flow_process_id(name)`:
+    its process takes that id; where none could be reserved (SQLite), the case is told its
+    process now, with the fields `saved`. Returns the process."""
+    process = flow_start(name, process_id=case.process_id, **kwargs)
+    if case.process_id is None:
+        case.process = process
+        save_fields(case, ["process", *saved])
+    return process
 
 
 # --- opening a task ---------------------------------------------------------------------------
