@@ -169,6 +169,42 @@ def insert(obj: M) -> M:
     return PendingInsert(obj).send()
 
 
+def insert_saving(obj: M, *saves: tuple[Model, Sequence[str]]) -> M:
+    """`insert(obj)` and `save_fields(row, fields)` for each (row, fields) of `saves`, in one
+    statement on PostgreSQL (the UPDATEs data-modifying CTEs of the INSERT), the UPDATEs and
+    then the INSERT elsewhere. The rows must be distinct (the CTEs see one snapshot): what a
+    transition writes last, its case and order with its audit event."""
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    if (
+        not saves
+        or connection.vendor != "postgresql"
+        or any(router.db_for_write(type(row), instance=row) != alias for row, _ in saves)
+    ):
+        for row, fields in saves:
+            save_fields(row, fields)
+        return insert(obj)
+    parts, params = [], []
+    for n, (row, fields) in enumerate(saves):
+        sql, targets = _update_statement(type(row), tuple(fields))
+        parts.append(f"u{n} AS ({sql} RETURNING 1)")
+        params.extend([*_save_values(row, targets, connection, False), row.pk])
+    generated = obj.pk is None
+    sql, targets = _insert_statement(type(obj), generated)
+    params.extend(_save_values(obj, targets, connection, True))
+    counts = ", ".join(f"(SELECT count(*) FROM u{n})" for n in range(len(saves)))
+    returning = f"{sql}, {counts}" if generated else f"{sql} RETURNING {counts}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {returning}", params)
+        row = cursor.fetchone()
+    if generated:
+        obj.pk, *row = row
+    if any(n != 1 for n in row):
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+    _saved(obj, alias)
+    return obj
+
+
 class PendingInsert(Generic[M]):
     """A new row whose INSERT is sent later, with the rows that refer to it: its values are
     taken now (pre_save runs: an auto_now_add stamp is on the object from here on), and

@@ -1,9 +1,10 @@
 """CompiledGet, save_fields and insert do what Django's get(), save(update_fields) and
-save(force_insert) would, in one statement each; save_fields_with and PendingInsert write
-two rows, or a row and those keyed by it, in one statement on PostgreSQL."""
+save(force_insert) would, in one statement each; save_fields_with, insert_saving and
+PendingInsert write two rows, a new row with rows it moved, or a row and those keyed by it, in
+one statement on PostgreSQL."""
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils.timezone import now
 from viewflow.workflow.models import Process, Task
@@ -12,6 +13,7 @@ from cityops.compiled_queries import (
     CompiledGet,
     PendingInsert,
     insert,
+    insert_saving,
     save_fields,
     save_fields_with,
 )
@@ -121,6 +123,32 @@ def test_save_fields_with_a_missing_row_raises(task):
         save_fields_with(Case(pk=987_654), ["stage"], case, ["stage"])
     with pytest.raises(DatabaseError):
         save_fields_with(case, ["stage"], Case(pk=987_654), ["stage"])
+
+
+def test_insert_saving_writes_the_row_and_the_saves_together(task, django_assert_num_queries):
+    flow_task, case = task.task, task.case
+    flow_task.status, case.stage = "DONE", "check"
+    event = CaseEvent(case=case, action="bench", stage_to="check", created_at=now())
+    with django_assert_num_queries(_round_trips(3)):
+        insert_saving(event, (case, ["stage", "updated_at"]), (flow_task, ["status"]))
+    assert event.pk and not event._state.adding
+    assert CaseEvent.objects.get(pk=event.pk).stage_to == "check"
+    assert Case.objects.get(pk=case.pk).stage == "check"
+    assert Task.objects.get(pk=flow_task.pk).status == "DONE"
+
+
+def test_insert_saving_with_a_missing_row_raises_and_writes_nothing(task):
+    case = task.case
+    events = CaseEvent.objects.count()
+    for saves in (
+        [(Case(pk=987_654), ["stage"])],
+        [(case, ["stage"]), (Case(pk=987_654), ["stage"])],
+    ):
+        case.stage = "check"
+        with pytest.raises(DatabaseError), transaction.atomic():
+            insert_saving(CaseEvent(case=case, action="bench", created_at=now()), *saves)
+        assert CaseEvent.objects.count() == events
+        assert Case.objects.get(pk=case.pk).stage == "intake"
 
 
 def test_a_pending_insert_stamps_now_and_sends_its_dependents_with_it(

@@ -4,10 +4,12 @@ transaction."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
+from django.db.models import Model
 from django.utils import timezone
 
-from cityops.compiled_queries import insert
+from cityops.compiled_queries import insert_saving
 
 from ..integrations.webhooks import webhooks_emit_for_event, webhooks_emit_for_events
 from ..models import Case, CaseEvent, CaseTask
@@ -39,10 +41,12 @@ def event_new(
     )
 
 
-def event_record(**fields) -> CaseEvent:
-    """Append the event `event_new(**fields)` builds, and queue its webhooks."""
+def event_record(*, saves: Sequence[tuple[Model, Sequence[str]]] = (), **fields) -> CaseEvent:
+    """Append the event `event_new(**fields)` builds, and queue its webhooks. `saves`, rows the
+    change moved with the columns to write (its case, an order), are written in the same
+    statement (compiled_queries.insert_saving)."""
     event = event_new(**fields)
-    insert(event)
+    insert_saving(event, *saves)
     webhooks_emit_for_event(event)  # no query while nobody subscribes (cached types)
     return event
 

@@ -392,14 +392,15 @@ def hotline_complete(*, actor, task: CaseTask, outcome: str, data: dict | None =
             order_closed_notify(order)
         # A sign-for or a feedback of an assisting unit leaves the case and the order as
         # they were: nothing is written (the case's `updated_at`, Open311's
-        # updated_datetime, moves only when the case does).
-        moved = _moved(case, CASE_FIELDS_MOVED, before[1])
-        if moved:
-            save_fields(case, [*moved, "updated_at"])
-        moved = _moved(order, ORDER_FIELDS_MOVED, before[0])
-        if moved:
-            save_fields(order, moved)
+        # updated_datetime, moves only when the case does). What moved is written with the
+        # event, in one statement.
+        saves = []
+        if moved := _moved(case, CASE_FIELDS_MOVED, before[1]):
+            saves.append((case, [*moved, "updated_at"]))
+        if moved := _moved(order, ORDER_FIELDS_MOVED, before[0]):
+            saves.append((order, moved))
         event_record(
+            saves=saves,
             case=case,
             task=task,
             action=f"hl_{outcome}",

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cityops.compiled_queries import save_fields
 from departments.models import Unit, UnitKind
 
 from ..flows.stages import ENDING_OUTCOMES, REVIEW_STAGES, STAGES
@@ -210,8 +209,8 @@ def task_complete(
         task_advance(flow_task, outcome, done=(task, TASK_DONE_FIELDS))
         if case.status != CaseStatus.OPEN:
             case.stage = Stage.ENDED
-        save_fields(case, CASE_FIELDS_MOVED)
         event_record(
+            saves=[(case, CASE_FIELDS_MOVED)],
             case=case,
             task=task,
             action=f"{task.stage}_{outcome}" if task.stage in REVIEW_STAGES else outcome,
