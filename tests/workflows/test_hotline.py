@@ -186,6 +186,12 @@ def _assert_flow_rows_done(order) -> None:
     assert all(t.previous.exists() for t in tasks if t != start) and not start.previous.exists()
     branches = [t for t in tasks if split in t.previous.all()]
     assert len(branches) == 3  # the lead and two assisting units
+    (join,) = by_type["JOIN"]  # linked to the last task of each branch, once
+    arrivals = list(join.previous.all())
+    assert len(arrivals) == 3 and {t.flow_task.name for t in arrivals} == {
+        "hl_lead_reply",
+        "hl_assist_feedback",
+    }
     assert end.started is not None and len(end.previous.all()) == 1
     assert {CaseTask.objects.get(pk=t.pk).status for t in by_type["HUMAN"]} == {TaskStatus.DONE}
 

@@ -216,8 +216,9 @@ class BranchJoinActivation(JoinActivation):
         base = token.get_base_split_token() if token.is_split_token() else token
         prefix = arrived.token.get_common_split_prefix(base, arrived.pk)
         try:
-            # The running join and whether a branch still runs, in one statement.
-            found = join_arrival(task_class, process.pk, flow_task, prefix)
+            # The running join (linked to the arriving task) and whether a branch still
+            # runs, in one statement.
+            found = join_arrival(task_class, process.pk, flow_task, prefix, arrived.pk)
         except LookupError as error:
             raise FlowRuntimeError(str(error)) from None
         if found.join is not None:
@@ -233,7 +234,8 @@ class BranchJoinActivation(JoinActivation):
                 token=base,
             )
             task.process = process  # the locked process, not a second read of it
-            link(task, arrived)
+            if not found.linked:
+                link(task, arrived)
         else:
             # Inserted started: what activate() would write next, in the same statement.
             task = new_task(

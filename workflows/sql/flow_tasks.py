@@ -27,10 +27,12 @@ ENDED = (STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED)
 @dataclass(frozen=True)
 class JoinArrival:
     """The running instance of the join (id, status, started), None when there is none yet,
-    and whether a task of the arriving branch's split still runs."""
+    whether a task of the arriving branch's split still runs, and whether the arriving task
+    was linked to the join by the same statement."""
 
     join: tuple[int, str, datetime | None] | None
     branches_running: bool
+    linked: bool = False  # the arriving task is linked to the running join already
 
 
 def _like_prefix(prefix: str) -> str:
@@ -40,35 +42,56 @@ def _like_prefix(prefix: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _join_statement(task_class, alias: str) -> tuple[str, tuple]:
+def _join_statement(task_class, alias: str) -> tuple[str, tuple, bool]:
+    """The statement, the converters of `started`, and whether it links the arriving task to
+    a running join (PostgreSQL: a data-modifying CTE; elsewhere the caller inserts the link)."""
     connection = connections[alias]
     meta, q = task_class._meta, connection.ops.quote_name
     table = q(meta.db_table)
     column = {name: q(meta.get_field(name).column) for name in ("process", "status", "token")}
     pk, started = q(meta.pk.column), q(meta.get_field("started").column)
     flow_task = q(meta.get_field("flow_task").column)
-    sql = (
-        f"SELECT j.{pk}, j.{column['status']}, j.{started}, EXISTS ("
-        f"SELECT 1 FROM {table} b WHERE b.{column['process']} = %s"
+    running = (
+        f"SELECT {pk}, {column['status']}, {started} FROM {table} WHERE {column['process']} = %s"
+        f" AND {flow_task} = %s AND {column['status']} IN (%s, %s) LIMIT 2"
+    )
+    branches = (
+        f"EXISTS (SELECT 1 FROM {table} b WHERE b.{column['process']} = %s"
         f" AND b.{column['token']} LIKE %s ESCAPE '\\'"
         f" AND b.{column['status']} NOT IN (%s, %s, %s))"
-        f" FROM (SELECT 1 AS one) o LEFT JOIN (SELECT {pk}, {column['status']}, {started}"
-        f" FROM {table} WHERE {column['process']} = %s AND {flow_task} = %s"
-        f" AND {column['status']} IN (%s, %s) LIMIT 2) j ON 1 = 1"
     )
-    return sql, field_converters([meta.get_field("started")], connection)
+    links = connection.vendor == "postgresql"
+    if links:
+        through = meta.get_field("previous").remote_field.through._meta
+        from_task, to_task = (q(through.get_field(n).column) for n in ("from_task", "to_task"))
+        sql = (
+            f"WITH j AS ({running}), l AS (INSERT INTO {q(through.db_table)}"
+            f" ({from_task}, {to_task}) SELECT j.{pk}, %s FROM j RETURNING 1)"
+            f" SELECT j.{pk}, j.{column['status']}, j.{started}, {branches}"
+            f" FROM (SELECT 1 AS one) o LEFT JOIN j ON 1 = 1"
+        )
+    else:
+        sql = (
+            f"SELECT j.{pk}, j.{column['status']}, j.{started}, {branches}"
+            f" FROM (SELECT 1 AS one) o LEFT JOIN ({running}) j ON 1 = 1"
+        )
+    return sql, field_converters([meta.get_field("started")], connection), links
 
 
-def join_arrival(task_class, process_id: int, flow_task, prefix: str) -> JoinArrival:
-    """What a branch arriving at `flow_task` (a join) needs: see JoinArrival. Raises
-    LookupError when more than one instance of the join runs."""
+def join_arrival(task_class, process_id: int, flow_task, prefix: str, arrived_id: int):
+    """What a branch arriving at `flow_task` (a join) needs: see JoinArrival. Where the join
+    runs already, the arriving task `arrived_id` is linked to it in the same statement on
+    PostgreSQL (`linked`; elsewhere the caller links it). Raises LookupError when more than
+    one instance of the join runs."""
     alias = router.db_for_write(task_class)
     connection = connections[alias]
-    sql, converters = _join_statement(task_class, alias)
+    sql, converters, links = _join_statement(task_class, alias)
     flow_task_value = task_class._meta.get_field("flow_task").get_db_prep_value(
         flow_task, connection
     )
-    params = [process_id, _like_prefix(prefix), *ENDED, process_id, flow_task_value, *RUNNING]
+    running = [process_id, flow_task_value, *RUNNING]
+    branches = [process_id, _like_prefix(prefix), *ENDED]
+    params = [*running, arrived_id, *branches] if links else [*branches, *running]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -78,7 +101,7 @@ def join_arrival(task_class, process_id: int, flow_task, prefix: str) -> JoinArr
     if pk is None:
         return JoinArrival(None, bool(running))
     (started,) = converted([(started,)], converters, connection)[0]
-    return JoinArrival((pk, status, started), bool(running))
+    return JoinArrival((pk, status, started), bool(running), linked=links)
 
 
 @lru_cache(maxsize=8)
