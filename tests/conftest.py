@@ -3,7 +3,10 @@ from django.conf import settings
 
 
 def _on_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    return settings.DATABASES["default"]["ENGINE"] in (
+        "django.db.backends.postgresql",
+        "cityops.db.postgresql",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

@@ -33,12 +33,13 @@ ENGINE = ("workflows", "indicators", "intelligence")
 # the layer of the most specific pattern that matches it (the longest part before any `*`:
 # `indicators.views.*` wins over `indicators.*`), the lower layer on a tie.
 LAYERS: list[tuple[str, str]] = [
-    # Project plumbing every app may use: settings, compiled statements, the job registry, the
-    # Celery app (the package's __init__ loads it; it finds the jobs by name, not by import).
+    # Project plumbing every app may use: settings, the database backend, compiled statements,
+    # the job registry, the Celery app (the package's __init__ loads it; it finds the jobs by
+    # name, not by import).
     ("project base", "cityops cityops.settings cityops.compiled_queries cityops.sql_rows "
                      "cityops.periodic cityops.celery cityops.staticfiles cityops.tabular "
                      "cityops.commands cityops.display cityops.labels cityops.clientip "
-                     "cityops.lockout"),
+                     "cityops.lockout cityops.db*"),
     # Operations: the periodic jobs' run records and the health checks (reads project base).
     ("operations", "operations operations.models operations.migrations* operations.runs "
                    "operations.health"),
