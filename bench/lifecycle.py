@@ -21,6 +21,10 @@ single-thread cases so that counting does not disturb the timed runs (--hotline:
 order, by stage). The two runs take turns
 --rounds times (3): the host's speed drifts by up to a third between runs seconds apart, so
 the ratio printed is the median round's, each round's ratio beside it.
+
+--both runs the case mode and the hotline in turn within each round and compares the two
+ratios round by round (the issue's goal: the hotline at least at the case mode's ratio); the
+drift between rounds, larger than the difference sought, then cancels out.
 """
 
 from __future__ import annotations
@@ -310,6 +314,60 @@ def describe(name: str, run: Run) -> list[object]:
     ]
 
 
+@dataclass(frozen=True)
+class Mode:
+    """One lifecycle the bench runs: its CityOps path and its plain-SQL ceiling."""
+
+    name: str
+    scenario: object
+    run_case: Callable
+    users_of: Callable
+    plain_case: Callable
+    steps: int
+    hotline: bool = False
+
+    def count(self, cases: int) -> StatementCounter:
+        if self.hotline:
+            return count_order_statements(self.scenario, self.run_case, self.users_of(), cases)
+        return count_statements(self.scenario, cases)
+
+    def report(self, counter: StatementCounter, cases: int) -> str:
+        return (order_statements_report if self.hotline else statements_report)(counter, cases)
+
+
+def modes(hotline: bool, both: bool) -> list[Mode]:
+    found = []
+    if both or not hotline:
+        found.append(Mode("case", scenario(), cityops_case, demo_users, plain_case, len(STEPS)))
+    if both or hotline:
+        import lifecycle_hotline as hl
+
+        found.append(
+            Mode(
+                "hotline",
+                hl.hotline_scenario(),
+                hl.cityops_order,
+                hl.hotline_users,
+                hl.plain_order,
+                len(hl.HOTLINE_STEPS),
+                hotline=True,
+            )
+        )
+    return found
+
+
+Round = tuple[Run, "Run | None"]
+
+
+def median_ratio(rounds: list[Round]):
+    """(ratio, CityOps run, plain run) of the median round (the lower middle), the ratios
+    sorted; None without a plain run."""
+    ratios = sorted(
+        (c.rate / p.rate, c, p) for c, p in rounds if p is not None and p.rate and c.rate
+    )
+    return (ratios[(len(ratios) - 1) // 2], ratios) if ratios else (None, [])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
@@ -332,6 +390,12 @@ def main() -> None:
         "--hotline", action="store_true", help="12345 orders (bench/lifecycle_hotline.py)"
     )
     parser.add_argument(
+        "--both",
+        action="store_true",
+        help="the case mode and the hotline in turn within each round, and the hotline's "
+        "ratio against the case mode's, round by round",
+    )
+    parser.add_argument(
         "--prepared", action="store_true", help="server-side binding + prepared statements"
     )
     args = parser.parse_args()
@@ -347,46 +411,44 @@ def main() -> None:
     print(
         f"Database {database_label()} ({loaded} tasks loaded); {args.clients} client "
         f"{'threads' if args.threads else 'processes'} x "
-        f"{args.cases} cases = {total} cases, {total * len(STEPS)} tasks each way; "
-        f"{prepared_note(args.prepared)}"
+        f"{args.cases} cases = {total} cases each way; {prepared_note(args.prepared)}"
     )
     print(machine_note())
-    steps, counter = len(STEPS), None
-    if args.hotline:
-        import lifecycle_hotline as hl
-
-        s, steps = hl.hotline_scenario(), len(hl.HOTLINE_STEPS)
-        case_fn, users_of, plain_fn = hl.cityops_order, hl.hotline_users, hl.plain_order
-    else:
-        s, case_fn, users_of, plain_fn = scenario(), cityops_case, demo_users, plain_case
+    chosen = modes(args.hotline, args.both)
+    counters: dict[str, StatementCounter] = {}
+    rounds: dict[str, list[Round]] = {m.name: [] for m in chosen}
     try:
-        case_fn(s, users_of())  # warm-up: imports, flow graph, caches
-        if args.hotline:
-            counter = count_order_statements(s, hl.cityops_order, users_of(), args.count_cases)
-        else:
-            counter = count_statements(s, args.count_cases)
+        for mode in chosen:
+            mode.run_case(mode.scenario, mode.users_of())  # warm-up: imports, flow, caches
+            counters[mode.name] = mode.count(args.count_cases)
         connection.close()
-        worker = cityops_worker(s, args.cases, case_fn, users_of)
         dsn = None if args.skip_plain else conninfo()
-        rounds: list[tuple[Run, Run | None]] = []
         for _ in range(args.rounds):
-            cityops = run_clients(args.clients, worker, not args.threads)
-            plain = None
-            if dsn is not None:
-                plain_setup(dsn)
-                plain = run_clients(
-                    args.clients, plain_worker(dsn, args.cases, plain_fn), not args.threads
-                )
-            rounds.append((cityops, plain))
+            for mode in chosen:
+                worker = cityops_worker(mode.scenario, args.cases, mode.run_case, mode.users_of)
+                cityops = run_clients(args.clients, worker, not args.threads)
+                plain = None
+                if dsn is not None:
+                    plain_setup(dsn)
+                    plain = run_clients(
+                        args.clients,
+                        plain_worker(dsn, args.cases, mode.plain_case),
+                        not args.threads,
+                    )
+                rounds[mode.name].append((cityops, plain))
     finally:
         shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
     rows = []
-    for n, (cityops, plain) in enumerate(rounds, 1):
-        label = f" #{n}" if len(rounds) > 1 else ""
-        rows.append(describe(f"CityOps (services){label}", cityops))
-        if plain is not None:
-            rows.append(describe(f"plain SQL ceiling{label}", plain))
+    for n in range(args.rounds):
+        for mode in chosen:
+            cityops, plain = rounds[mode.name][n]
+            label = (f"{mode.name} " if len(chosen) > 1 else "") + (
+                f"#{n + 1}" if args.rounds > 1 else ""
+            )
+            rows.append(describe(f"CityOps (services) {label}".strip(), cityops))
+            if plain is not None:
+                rows.append(describe(f"plain SQL ceiling {label}".strip(), plain))
     print()
     headers = ["path", "cases", "errors", "seconds", "cases/s", "case p50 ms", "case p95 ms"]
     print(table([*headers, "client CPU ms/case", "PostgreSQL CPU ms/case"], rows))
@@ -394,27 +456,54 @@ def main() -> None:
         "(client CPU: the clients' own threads, summed; PostgreSQL CPU: the clients' "
         f"backend processes, read from /proc when the server is local; {os.cpu_count()} cores)"
     )
-    for n, (cityops, plain) in enumerate(rounds, 1):
-        for run, name in ((cityops, "CityOps"), (plain, "plain SQL")):
-            if run and run.errors:
-                print(f"round {n}, {name} errors ({len(run.errors)}), first: {run.errors[0]}")
-    ratios = sorted(
-        (c.rate / p.rate, c, p) for c, p in rounds if p is not None and p.rate and c.rate
-    )
-    if ratios:
-        ratio, cityops, plain = ratios[(len(ratios) - 1) // 2]  # the median (lower middle)
+    for mode in chosen:
+        for n, (cityops, plain) in enumerate(rounds[mode.name], 1):
+            for run, name in ((cityops, "CityOps"), (plain, "plain SQL")):
+                if run and run.errors:
+                    print(
+                        f"{mode.name} round {n}, {name} errors ({len(run.errors)}), "
+                        f"first: {run.errors[0]}"
+                    )
+    for mode in chosen:
+        median, ratios = median_ratio(rounds[mode.name])
+        if median is None:
+            continue
+        ratio, cityops, plain = median
         verdict = "met" if ratio >= GOAL_RATIO else "MISSED"
         each = ", ".join(f"{100 * r:.1f}%" for r, _c, _p in ratios)
         print(
-            f"\nCityOps / plain SQL, the median of {len(ratios)} round(s) ({each}): "
+            f"\n{mode.name}: CityOps / plain SQL, the median of {len(ratios)} round(s) ({each}): "
             f"{cityops.rate:.1f} / {plain.rate:.1f} cases/s = "
             f"{100 * ratio:.1f}% (goal >= {100 * GOAL_RATIO:.0f}%: {verdict}); "
-            f"tasks/s {cityops.rate * steps:.0f} vs {plain.rate * steps:.0f}"
+            f"tasks/s {cityops.rate * mode.steps:.0f} vs {plain.rate * mode.steps:.0f}"
         )
-    if counter is not None:
+    if len(chosen) == 2 and not args.skip_plain:
         print()
-        report = order_statements_report if args.hotline else statements_report
-        print(report(counter, args.count_cases))
+        print(compare_report(rounds["case"], rounds["hotline"]))
+    for mode in chosen:
+        print()
+        print(mode.report(counters[mode.name], args.count_cases))
+
+
+def compare_report(case: list[Round], hotline: list[Round]) -> str:
+    """The hotline's ratio against the case mode's, round by round (the two ran seconds apart
+    in each round, so the host's drift between rounds cancels out)."""
+    pairs = [
+        (h.rate / hp.rate, c.rate / cp.rate)
+        for (c, cp), (h, hp) in zip(case, hotline, strict=True)
+        if cp and hp and cp.rate and hp.rate
+    ]
+    if not pairs:
+        return "hotline against the case mode: no rounds to compare"
+    differences = sorted(100 * (h - c) for h, c in pairs)
+    at_least = sum(1 for h, c in pairs if h >= c)
+    each = ", ".join(f"{100 * h:.1f}/{100 * c:.1f}" for h, c in pairs)
+    return (
+        f"hotline against the case mode, round by round (hotline/case %: {each}): the "
+        f"hotline's ratio is at least the case mode's in {at_least} of {len(pairs)} rounds; "
+        f"median difference {percentile(differences, 50):+.1f} points "
+        f"(range {differences[0]:+.1f} to {differences[-1]:+.1f})"
+    )
 
 
 if __name__ == "__main__":
