@@ -206,6 +206,25 @@ def test_lead_only(hotline, users):
     assert order.case.status == CaseStatus.CLOSED
 
 
+def test_dispatch_takes_only_active_handling_units_as_they_are_now(hotline, users):
+    """Units are looked up in the reference snapshot: a unit deactivated after it was read
+    there is refused, and one reactivated is taken again (the snapshot follows the change)."""
+    order = take_call(users, hotline)
+    dispatch(users, take_call(users, hotline), assist=())  # the snapshot holds MUNI now
+    muni = Unit.objects.get(code="MUNI")
+    muni.is_active = False
+    muni.save()
+    for lead, assist in (("MUNI", ()), ("SANI", ("MUNI",)), ("HOTLINE", ())):
+        with pytest.raises(ValidationError):
+            dispatch(users, order, lead=lead, assist=assist)
+    assert open_task(order, Stage.HL_INTAKE)  # nothing moved
+    muni.is_active = True
+    muni.save()
+    dispatch(users, order, lead="MUNI", assist=())
+    order.refresh_from_db()
+    assert order.lead_unit == muni
+
+
 def test_late_assisting_unit_is_recorded_and_the_lead_proceeds(hotline, users):
     order = take_call(users, hotline)
     dispatch(users, order)

@@ -16,7 +16,6 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task as FlowTask
@@ -181,19 +180,20 @@ def _text(data: dict, name: str) -> str:
 
 
 def _handling_units(refs: list) -> dict:
-    """The active handling units named by `refs` (ids or codes), read in one statement: parsed
-    ref → unit (refs naming none are missing)."""
+    """The active handling units named by `refs` (ids or codes), from the reference snapshot
+    (read once per generation): parsed ref → unit (refs naming none are missing)."""
+    units = reference_snapshot().part("active_handling_units", _active_handling_units)
     parsed = [p for p in (parse_ref(r) for r in refs) if p is not None]
-    ids = [p for p in parsed if isinstance(p, int)]
-    codes = [p for p in parsed if isinstance(p, str)]
-    found = Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True).filter(
-        Q(pk__in=ids) | Q(code__in=codes)
-    )
+    return {p: units[p] for p in parsed if p in units}
+
+
+def _active_handling_units() -> dict:
+    """Every active handling unit, by id and by code (shared: read, never changed)."""
     units: dict = {}
-    for unit in found:
+    for unit in Unit.objects.filter(kind=UnitKind.HANDLING, is_active=True):
         units.setdefault(unit.pk, unit)
         units.setdefault(unit.code, unit)
-    return {p: units[p] for p in parsed if p in units}
+    return units
 
 
 def _handling_unit(units: dict, ref, name: str) -> Unit:
