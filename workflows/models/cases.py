@@ -180,6 +180,10 @@ class Case(models.Model):
             # "Due soonest": every visible case, or the cases in one status (open).
             models.Index(fields=["due_sort", "id"], name="case_due_sort"),
             models.Index(fields=["status", "due_sort", "id"], name="case_status_due_sort"),
+            # Duplicate candidates: a category's open cases, newest first. A prepared statement
+            # gets a generic plan after five runs, which without the status in this index
+            # ANDed the (status, stage) index's 400k open rows in: 34 ms against 1.4 ms.
+            models.Index(fields=["category", "status", "created_at"], name="case_category_open"),
         ]
 
     def __str__(self) -> str:

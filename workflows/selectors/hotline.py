@@ -108,7 +108,8 @@ def _norm(text: str) -> str:
 def duplicate_candidates(case: Case, *, limit: int = 10) -> list[Candidate]:
     """Open cases or orders that may report the same problem: the same category within the
     configured distance and time window, or the same text (whitespace and punctuation aside)
-    within the window; nearest and newest first. Uses the (category, created_at) index."""
+    within the window; nearest and newest first. Uses the (category, status, created_at)
+    index (`case_category_open`), also under a prepared statement's generic plan."""
     since = case.created_at - dt.timedelta(days=settings.CITYOPS_DUPLICATE_DAYS)
     radius = settings.CITYOPS_DUPLICATE_METRES
     base = Case.objects.filter(status=CaseStatus.OPEN, created_at__gte=since).exclude(pk=case.pk)
